@@ -1,0 +1,1 @@
+"""MegEngine model export and megenginelite inference: the Python half of the project."""

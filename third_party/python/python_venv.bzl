@@ -1,0 +1,141 @@
+"""Repository rule: a CPython 3.10 venv built from a pinned, hash-checked lock file.
+
+megengine 1.13.0 ships only cp310 wheels, so the interpreter must be 3.10. The rule finds one on the
+machine (it never downloads an interpreter), creates `venv/` inside the repository, and installs the
+lock with `pip --require-hashes`. Wheels are kept in a per-user directory so that a second clean
+clone, or `bazel clean --expunge`, does not download the ~1 GB of wheels again:
+  $MEGDEPLOY_WHEEL_DIR, else ${XDG_CACHE_HOME:-~/.cache}/megdeploy/wheels.
+
+The repository exposes:
+  :python3             a wrapper that execs the venv's interpreter (the venv never enters runfiles)
+  :py_toolchain        the toolchain to register for every py_binary / py_test
+  :venv_info.txt       `site_packages=<absolute path>`, read by the @megenginelite rule
+"""
+
+_PYTHON_ENV = "PYTHON3_10"
+_WHEEL_DIR_ENV = "MEGDEPLOY_WHEEL_DIR"
+_SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+
+_CHECK_VERSION = "import sys; print('%d.%d' % sys.version_info[:2]); print(sys.executable)"
+
+def _is_python_310(rctx, candidate):
+    """Returns the interpreter's real path if `candidate` runs and is CPython 3.10, else None."""
+    result = rctx.execute([candidate, "-c", _CHECK_VERSION], timeout = 30)
+    if result.return_code != 0:
+        return None
+    lines = result.stdout.strip().split("\n")
+    if len(lines) != 2 or lines[0] != "3.10":
+        return None
+    return lines[1]
+
+def _pyenv_candidates(rctx):
+    roots = []
+    if rctx.os.environ.get("PYENV_ROOT"):
+        roots.append(rctx.os.environ["PYENV_ROOT"])
+    if rctx.os.environ.get("HOME"):
+        roots.append(rctx.os.environ["HOME"] + "/.pyenv")
+    found = []
+    for root in roots:
+        versions = rctx.path(root + "/versions")
+        if not versions.exists:
+            continue
+        for version in sorted([str(p) for p in versions.readdir()], reverse = True):
+            if version.split("/")[-1].startswith("3.10"):
+                found.append(version + "/bin/python3.10")
+    return found
+
+def _find_python(rctx):
+    """Tries, in order: $PYTHON3_10, python3.10 on PATH, pyenv's 3.10.x, /usr{,/local}/bin."""
+    tried = []
+    explicit = rctx.os.environ.get(_PYTHON_ENV)
+    if explicit:
+        found = _is_python_310(rctx, explicit)
+        if found:
+            return found
+        fail("$%s=%s is not a working CPython 3.10 interpreter." % (_PYTHON_ENV, explicit))
+
+    candidates = []
+    on_path = rctx.which("python3.10")
+    if on_path:
+        candidates.append(str(on_path))
+    candidates += _pyenv_candidates(rctx)
+    candidates += ["/usr/local/bin/python3.10", "/usr/bin/python3.10"]
+    for candidate in candidates:
+        if not rctx.path(candidate).exists:
+            continue
+        tried.append(candidate)
+        found = _is_python_310(rctx, candidate)
+        if found:
+            return found
+    if not tried:
+        tried = ["python3.10 on PATH, ~/.pyenv/versions/3.10*, /usr{,/local}/bin/python3.10 (none present)"]
+    fail("No CPython 3.10 found (megengine 1.13.0 ships cp310 wheels only). Tried: $%s (unset), %s. " %
+         (_PYTHON_ENV, ", ".join(tried)) +
+         "Install one (e.g. `pyenv install 3.10`) or set %s=/path/to/python3.10." % _PYTHON_ENV)
+
+def _wheel_dir(rctx):
+    env = rctx.os.environ
+    if env.get(_WHEEL_DIR_ENV):
+        return env[_WHEEL_DIR_ENV]
+    cache = env.get("XDG_CACHE_HOME") or (env.get("HOME", "/tmp") + "/.cache")
+    return cache + "/megdeploy/wheels"
+
+def _pip(rctx, venv_python, args, what):
+    # --isolated: the machine's pip.conf, PIP_* variables and constraint files must not change
+    # what gets installed; the lock alone decides.
+    cmd = [venv_python, "-m", "pip", "--isolated", "--disable-pip-version-check"]
+    if rctx.path(_SYSTEM_CA_BUNDLE).exists:
+        cmd += ["--cert", _SYSTEM_CA_BUNDLE]
+    rctx.report_progress(what)
+    return rctx.execute(cmd + args, timeout = 3600, quiet = True)
+
+def _python_venv_impl(rctx):
+    python = _find_python(rctx)
+    lock = rctx.path(rctx.attr.lock)
+    rctx.symlink(lock, "requirements.lock")
+
+    rctx.report_progress("Creating a Python 3.10 venv with " + python)
+    result = rctx.execute([python, "-m", "venv", "venv"], timeout = 300)
+    if result.return_code != 0:
+        fail("`%s -m venv` failed: %s" % (python, result.stderr))
+    venv_python = str(rctx.path("venv/bin/python3"))
+
+    wheels = _wheel_dir(rctx)
+    install = ["install", "--no-index", "--find-links", wheels, "--require-hashes", "-r", str(lock)]
+    rctx.execute(["mkdir", "-p", wheels])
+
+    # Offline first: a warm wheel directory needs no network at all.
+    result = _pip(rctx, venv_python, install, "Installing the locked Python packages from " + wheels)
+    if result.return_code != 0:
+        result = _pip(
+            rctx,
+            venv_python,
+            ["download", "--require-hashes", "-d", wheels, "-r", str(lock)],
+            "Downloading the locked Python packages into %s (megengine is ~940 MB, once)" % wheels,
+        )
+        if result.return_code != 0:
+            fail("pip could not download the locked packages into %s:\n%s" % (wheels, result.stderr))
+        result = _pip(rctx, venv_python, install, "Installing the locked Python packages")
+        if result.return_code != 0:
+            fail("pip could not install the locked packages:\n%s" % result.stderr)
+
+    result = rctx.execute([venv_python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"])
+    if result.return_code != 0:
+        fail("The venv's interpreter does not run: " + result.stderr)
+    site_packages = result.stdout.strip()
+
+    # PYTHONNOUSERSITE: ~/.local packages must not leak into a hermetic run.
+    rctx.file("python3", "#!/bin/sh\nPYTHONNOUSERSITE=1 exec \"%s\" \"$@\"\n" % venv_python, executable = True)
+    rctx.file("venv_info.txt", "site_packages=%s\n" % site_packages)
+    rctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % rctx.name)
+    rctx.template("BUILD.bazel", rctx.attr._build_template, {"%{venv_python}": venv_python})
+
+python_venv = repository_rule(
+    implementation = _python_venv_impl,
+    attrs = {
+        "lock": attr.label(mandatory = True, allow_single_file = True),
+        "_build_template": attr.label(default = "//third_party/python:venv.BUILD.tpl"),
+    },
+    environ = [_PYTHON_ENV, _WHEEL_DIR_ENV, "PYENV_ROOT", "XDG_CACHE_HOME"],
+    local = False,
+)
