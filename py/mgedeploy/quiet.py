@@ -1,0 +1,53 @@
+"""Keeps megengine's native start-up chatter out of our CLIs' stderr.
+
+MegEngine's native libraries write CUDA probing lines ("Failed to load CUDA driver", "failed to
+load cuda func: ...") straight to file descriptor 2, at import and again when the first computing
+node starts. Users of our CLIs should see one-line answers and errors. So, for the whole process,
+fd 2 goes to a temp file while Python's sys.stderr keeps writing to the real stderr; at exit,
+whatever native output is not that known chatter is replayed, so real warnings are not lost.
+"""
+import atexit
+import os
+import re
+import sys
+import tempfile
+import warnings
+
+_CHATTER = re.compile(
+    rb"^(info: [+].*|debug: failed to load cuda func: .*|.*iCCP: known incorrect sRGB profile)$")
+_installed = False
+
+
+def _replay(captured, real_fd):
+    try:
+        captured.seek(0)
+        for line in captured.read().splitlines():
+            if line.strip() and not _CHATTER.match(line):
+                os.write(real_fd, line + b"\n")
+    except (OSError, ValueError):
+        pass
+
+
+def install():
+    """Routes native fd-2 output through the filter; idempotent."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    sys.stderr.flush()
+    real_fd = os.dup(2)
+    sys.stderr = os.fdopen(real_fd, "w", buffering=1, closefd=False)
+    captured = tempfile.TemporaryFile()
+    os.dup2(captured.fileno(), 2)
+    atexit.register(_replay, captured, real_fd)
+
+
+def import_megengine():
+    install()
+    # megengine imports pkg_resources, which warns on every start; the pin is in requirements.in.
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+    import megengine.logger
+    import megenginelite
+
+    megenginelite.set_log_level(megenginelite.LiteLogLevel.ERROR)
+    megengine.logger.set_log_level("ERROR")
