@@ -142,6 +142,7 @@ def main(argv):
         export(name, output, image)
     except (ExportError, weights.WeightsError, preprocess.ImageError, lite_runner.ModelError) as e:
         print("export: %s" % e, file=sys.stderr)
+        quiet.drop_native_output()
         return 1
     return 0
 

@@ -13,7 +13,6 @@ With --json, one line per image:
   {"model": ..., "image": ..., "top": [{"index": 282, "name": "tiger_cat", "probability": 0.41}, ...]}
 """
 import json
-import os
 import sys
 
 from absl import app, flags
@@ -46,8 +45,7 @@ def main(argv):
     model_path = paths.user_path(MODEL.value)
     images = [paths.user_path(p) for p in IMAGE.value] if IMAGE.value else [paths.DEFAULT_IMAGE]
     try:
-        if not os.path.isfile(model_path):
-            raise lite_runner.ModelError("%s: model file not found" % model_path)
+        lite_runner.check_model_file(model_path)
         info = contract.read(model_path)
         names = info["labels"]
         if TOPK.value > len(names):
@@ -58,6 +56,7 @@ def main(argv):
         classifier = lite_runner.LiteClassifier(model_path, info["input"]["name"], threads=THREADS.value)
     except (contract.ContractError, lite_runner.ModelError) as e:
         print("inference: %s" % e, file=sys.stderr)
+        quiet.drop_native_output()
         return 1
 
     failures = 0
@@ -66,6 +65,7 @@ def main(argv):
             probs = classifier.run(preprocess.load(image, info["preprocess"]))[0]
         except (preprocess.ImageError, lite_runner.ModelError) as e:
             print("inference: %s" % e, file=sys.stderr)
+            quiet.drop_native_output()
             failures += 1
             continue
         top = top_classes(probs, names, TOPK.value)

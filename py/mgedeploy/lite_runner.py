@@ -9,14 +9,23 @@ class ModelError(RuntimeError):
     """The model could not be loaded or run; the message names the file."""
 
 
+def check_model_file(path):
+    """Fails early, with a clear reason, on what Lite would report confusingly."""
+    if os.path.isdir(path):
+        raise ModelError("%s: is a directory, not a model file" % path)
+    if not os.path.isfile(path):
+        raise ModelError("%s: model file not found" % path)
+    if not os.access(path, os.R_OK):
+        raise ModelError("%s: cannot read model: permission denied" % path)
+    if os.path.getsize(path) == 0:
+        raise ModelError("%s: model file is empty" % path)
+
+
 class LiteClassifier:
     def __init__(self, model_path, input_name, threads=1):
         self.model_path = model_path
         self.input_name = input_name
-        if not os.path.isfile(model_path):
-            raise ModelError("%s: model file not found" % model_path)
-        if os.path.getsize(model_path) == 0:
-            raise ModelError("%s: model file is empty" % model_path)
+        check_model_file(model_path)
         self.network = LiteNetwork(config=LiteConfig())
         # Must be set before load: Lite sizes its thread pool while loading.
         self.network.threads_number = threads

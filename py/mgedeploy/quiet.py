@@ -7,6 +7,7 @@ fd 2 goes to a temp file while Python's sys.stderr keeps writing to the real std
 whatever native output is not that known chatter is replayed, so real warnings are not lost.
 """
 import atexit
+import logging
 import os
 import re
 import sys
@@ -16,9 +17,12 @@ import warnings
 _CHATTER = re.compile(
     rb"^(info: [+].*|debug: failed to load cuda func: .*|.*iCCP: known incorrect sRGB profile)$")
 _installed = False
+_replay_wanted = True
 
 
 def _replay(captured, real_fd):
+    if not _replay_wanted:
+        return
     try:
         captured.seek(0)
         for line in captured.read().splitlines():
@@ -42,10 +46,25 @@ def install():
     atexit.register(_replay, captured, real_fd)
 
 
+def drop_native_output():
+    """Call when a one-line error has been printed: MegEngine's backtrace for it is not replayed."""
+    global _replay_wanted
+    _replay_wanted = False
+
+
+class _DropMegengineliteErrors(logging.Filter):
+    """megenginelite logs every failed C call to the root logger before raising; we report the
+    raised error ourselves, in one line."""
+
+    def filter(self, record):
+        return "megenginelite" not in record.pathname
+
+
 def import_megengine():
     install()
     # megengine imports pkg_resources, which warns on every start; the pin is in requirements.in.
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+    logging.getLogger().addFilter(_DropMegengineliteErrors())
     import megengine.logger
     import megenginelite
 

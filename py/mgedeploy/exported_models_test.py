@@ -1,0 +1,71 @@
+"""The build-time exports (//testdata:*_mge) under Lite against the eager models, on every photo."""
+import glob
+import os
+import sys
+
+from mgedeploy import quiet
+
+quiet.import_megengine()
+
+import megengine  # noqa: E402
+import megengine.functional as F  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from mgedeploy import contract, lite_runner, models, paths, preprocess, weights  # noqa: E402
+
+TESTDATA = os.path.join(paths.REPO_ROOT, "testdata")
+PHOTOS = sorted(glob.glob(os.path.join(TESTDATA, "*.jpg")))
+# Same float32 kernels on the same CPU; Lite's fused graph only reorders sums: 1e-5 on probabilities.
+TOLERANCE = 1e-5
+CAT_CLASSES = range(281, 288)  # tabby .. lynx
+ESPRESSO = 967
+
+
+def eager_model(name, info):
+    model = models.build(name)
+    source = info["weights"]
+    if source["source"] == "random":
+        weights.randomise(model, source["seed"])
+    else:
+        weights.load_packaged(model)
+    return model
+
+
+@pytest.fixture(scope="module", params=["efficientnet_lite0", "snetv2_x100"])
+def exported(request):
+    name = request.param
+    path = os.path.join(TESTDATA, name + ".mge")
+    info = contract.read(path)
+    assert info["model"] == name
+    return name, info, lite_runner.LiteClassifier(path, info["input"]["name"]), eager_model(name, info)
+
+
+def test_photos_present():
+    assert len(PHOTOS) >= 2
+
+
+@pytest.mark.parametrize("photo", PHOTOS, ids=os.path.basename)
+def test_lite_equals_eager(exported, photo):
+    name, info, lite, eager = exported
+    data = preprocess.load(photo, info["preprocess"])
+    lite_probs = lite.run(data)
+    eager_probs = F.softmax(eager(megengine.tensor(data))).numpy()
+    assert lite_probs.shape == (1, 1000)
+    np.testing.assert_allclose(lite_probs, eager_probs, rtol=0, atol=TOLERANCE)
+    assert abs(float(lite_probs.sum()) - 1.0) < 1e-4
+
+
+def test_lite0_knows_the_photos():
+    path = os.path.join(TESTDATA, "efficientnet_lite0.mge")
+    info = contract.read(path)
+    lite = lite_runner.LiteClassifier(path, info["input"]["name"])
+    cat = lite.run(preprocess.load(os.path.join(TESTDATA, "cat.jpg"), info["preprocess"]))[0]
+    coffee = lite.run(preprocess.load(os.path.join(TESTDATA, "coffee.jpg"), info["preprocess"]))[0]
+    assert int(cat.argmax()) in CAT_CLASSES
+    assert int(coffee.argmax()) == ESPRESSO
+    assert info["labels"][ESPRESSO] == "espresso"
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))
