@@ -90,7 +90,21 @@ def dump(model, sample, path):
     infer.dump(path, arg_names=[INPUT_NAME], **DUMP_OPTIONS)
 
 
+def check_writable(output):
+    """Fails before the slow work if the model cannot be written where asked."""
+    directory = os.path.dirname(output) or "."
+    if not os.path.isdir(directory):
+        raise ExportError("%s: cannot write the model: directory %s does not exist" % (output, directory))
+    probe = output + ".tmp"
+    try:
+        open(probe, "wb").close()
+        os.remove(probe)
+    except OSError as e:
+        raise ExportError("%s: cannot write the model: %s" % (output, e.strerror or e)) from e
+
+
 def export(name, output, image):
+    check_writable(output)
     model = models.build(name)
     source = load_weights(model, name)
     spec = preprocess.SPECS[name]
@@ -102,9 +116,6 @@ def export(name, output, image):
     for rank, index in enumerate(np.argsort(-eager[0])[:5]):
         print("  " + labels.format_line(rank, names[index], float(eager[0, index])))
 
-    directory = os.path.dirname(output) or "."
-    if not os.path.isdir(directory):
-        raise ExportError("%s: cannot write the model: directory %s does not exist" % (output, directory))
     tmp = output + ".tmp"
     try:
         start = time.perf_counter()
