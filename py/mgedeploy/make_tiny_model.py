@@ -7,7 +7,11 @@ import os
 
 from absl import app, flags
 
-from mgedeploy import tiny_model
+from mgedeploy import quiet
+
+quiet.import_megengine()
+
+from mgedeploy import tiny_model  # noqa: E402
 
 FLAGS = flags.DEFINE_string("output", None, "Where to write the dumped .mge model.")
 EXPECTED = flags.DEFINE_string("expected", None, "Where to write the eager output, one float a line.")
