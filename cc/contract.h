@@ -1,0 +1,47 @@
+// The model contract written by //py:export next to each model (`<model>.mge.json`; format and
+// meaning in py/mgedeploy/contract.py): input name and shape, preprocessing spec, class names.
+// Reading it is how the C++ programs share one source of truth with Python.
+#ifndef CC_CONTRACT_H_
+#define CC_CONTRACT_H_
+
+#include <array>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace megdeploy {
+
+class ContractError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct PreprocessSpec {
+  bool rgb = false;  // channel order fed to the model; images decode as BGR
+  int resize_short = 0;
+  int crop = 0;
+  std::array<float, 3> mean{};
+  std::array<float, 3> std{};
+};
+
+struct Contract {
+  std::string model;
+  std::string input_name;
+  std::vector<size_t> input_shape;
+  PreprocessSpec preprocess;
+  std::vector<std::string> labels;
+  bool meaningful_weights = true;  // false for the seeded random init used by tests
+};
+
+std::string ContractPathFor(const std::string& model_path);
+
+// Reads and validates the contract of `model_path`, including that the model file's size and
+// sha256 are the ones recorded at export. Throws ContractError naming the file and the problem.
+Contract ReadContract(const std::string& model_path);
+
+// Reads a whole file; throws std::runtime_error("<path>: cannot read <what>: <reason>").
+std::string ReadFile(const std::string& path, const std::string& what);
+
+}  // namespace megdeploy
+
+#endif  // CC_CONTRACT_H_

@@ -1,0 +1,256 @@
+#include "cc/lite.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <utility>
+
+namespace megdeploy {
+namespace {
+
+std::string LastError() {
+  const char* text = LITE_get_last_error();
+  std::string message = text ? text : "";
+  // Lite's messages can span lines (backtraces); keep the first.
+  size_t end = message.find('\n');
+  if (end != std::string::npos) message.resize(end);
+  while (!message.empty() && (message.back() == ' ' || message.back() == ',')) message.pop_back();
+  return message;
+}
+
+// Holds file descriptor 2 in a temp file while Lite loads a model. Lite logs its own copy of a
+// load error ("LITE[ERR] ... Lite exception: ...") there, which would make our one-line error two
+// lines; and when LITE_get_last_error() comes back empty, that log is the only reason we get.
+class CapturedStderr {
+ public:
+  CapturedStderr() {
+    std::fflush(stderr);
+    file_ = std::tmpfile();
+    saved_ = file_ ? dup(2) : -1;
+    if (saved_ >= 0) dup2(fileno(file_), 2);
+  }
+  ~CapturedStderr() { Release(); }
+
+  // Restores stderr and returns what was written meanwhile.
+  std::string Release() {
+    std::string text;
+    if (saved_ < 0) return text;
+    std::fflush(stderr);
+    dup2(saved_, 2);
+    close(saved_);
+    saved_ = -1;
+    std::rewind(file_);
+    char buffer[4096];
+    for (size_t n; (n = std::fread(buffer, 1, sizeof(buffer), file_)) > 0;) text.append(buffer, n);
+    std::fclose(file_);
+    file_ = nullptr;
+    return text;
+  }
+
+ private:
+  std::FILE* file_ = nullptr;
+  int saved_ = -1;
+};
+
+// The last non-empty line of a log, without Lite's "LITE[ERR] <time>" prefix.
+std::string LastLogLine(const std::string& log) {
+  std::string line;
+  size_t start = 0;
+  while (start < log.size()) {
+    size_t end = log.find('\n', start);
+    if (end == std::string::npos) end = log.size();
+    if (end > start) line = log.substr(start, end - start);
+    start = end + 1;
+  }
+  size_t marker = line.find("Lite exception: ");
+  return marker == std::string::npos ? line : line.substr(marker + 16);
+}
+
+}  // namespace
+
+void CheckModelFile(const std::string& path) {
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0) {
+    throw LiteError(path + ": cannot open model: " + std::strerror(errno));
+  }
+  if (S_ISDIR(info.st_mode)) throw LiteError(path + ": is a directory, not a model file");
+  if (!S_ISREG(info.st_mode)) throw LiteError(path + ": not a regular file");
+  if (access(path.c_str(), R_OK) != 0) {
+    throw LiteError(path + ": cannot read model: " + std::strerror(errno));
+  }
+  if (info.st_size == 0) throw LiteError(path + ": model file is empty");
+}
+
+namespace {
+
+size_t DataTypeSize(LiteDataType type) {
+  switch (type) {
+    case LITE_FLOAT:
+    case LITE_INT:
+      return 4;
+    case LITE_HALF:
+    case LITE_INT16:
+    case LITE_UINT16:
+      return 2;
+    case LITE_INT8:
+    case LITE_UINT8:
+      return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void CheckLite(int status, const std::string& context) {
+  if (status == 0) return;
+  std::string reason = LastError();
+  LITE_clear_last_error();
+  throw LiteError(context + ": " + (reason.empty() ? "Lite reported a failure without a message" : reason));
+}
+
+std::string LiteVersion() {
+  int major = 0, minor = 0, patch = 0;
+  CheckLite(LITE_get_version(&major, &minor, &patch), "LITE_get_version");
+  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
+}
+
+TensorView::TensorView(LiteTensor handle, std::string name, std::string model_path)
+    : handle_(handle), name_(std::move(name)), model_path_(std::move(model_path)) {}
+
+LiteLayout TensorView::Layout() const {
+  LiteLayout layout;
+  CheckLite(LITE_get_tensor_layout(handle_, &layout), model_path_ + ": tensor '" + name_ + "': layout");
+  return layout;
+}
+
+std::vector<size_t> TensorView::Shape() const {
+  LiteLayout layout = Layout();
+  return std::vector<size_t>(layout.shapes, layout.shapes + layout.ndim);
+}
+
+size_t TensorView::ElementCount() const {
+  size_t count = 1;
+  for (size_t dim : Shape()) count *= dim;
+  return count;
+}
+
+void TensorView::CopyFrom(const std::vector<float>& values) {
+  LiteLayout layout = Layout();
+  if (layout.data_type != LITE_FLOAT) {
+    throw LiteError(model_path_ + ": tensor '" + name_ + "' is not float32");
+  }
+  size_t count = ElementCount();
+  if (values.size() != count) {
+    throw LiteError(model_path_ + ": tensor '" + name_ + "' holds " + std::to_string(count) +
+                    " values, given " + std::to_string(values.size()));
+  }
+  void* data = nullptr;
+  CheckLite(LITE_get_tensor_memory(handle_, &data), model_path_ + ": tensor '" + name_ + "': memory");
+  std::memcpy(data, values.data(), count * sizeof(float));
+}
+
+std::vector<float> TensorView::ToVector() const {
+  LiteLayout layout = Layout();
+  if (layout.data_type != LITE_FLOAT) {
+    throw LiteError(model_path_ + ": tensor '" + name_ + "' is not float32");
+  }
+  size_t bytes = 0;
+  void* data = nullptr;
+  CheckLite(LITE_get_tensor_total_size_in_byte(handle_, &bytes), model_path_ + ": tensor '" + name_ + "': size");
+  CheckLite(LITE_get_tensor_memory(handle_, &data), model_path_ + ": tensor '" + name_ + "': memory");
+  const float* values = static_cast<const float*>(data);
+  return std::vector<float>(values, values + bytes / DataTypeSize(layout.data_type));
+}
+
+Network::Network(const std::string& model_path, const NetworkOptions& options) : model_path_(model_path) {
+  CheckModelFile(model_path);
+  if (options.threads < 1) throw LiteError("threads must be at least 1, got " + std::to_string(options.threads));
+  LiteConfig config = *default_config();
+  config.options.weight_preprocess = options.weight_preprocess;
+  config.options.const_shape = options.const_shape;
+  config.options.comp_node_seq_record_level = options.comp_node_seq_record_level;
+  config.options.enable_nchw44 = options.enable_nchw44;
+  config.options.enable_nchw88 = options.enable_nchw88;
+  CheckLite(LITE_make_network(&handle_, config, *default_network_io()), model_path + ": creating a network");
+  try {
+    CheckLite(LITE_set_cpu_threads_number(handle_, static_cast<size_t>(options.threads)),
+              model_path + ": setting " + std::to_string(options.threads) + " threads");
+    if (options.fast_run) {
+      CheckLite(LITE_set_network_algo_policy(
+                    handle_, static_cast<LiteAlgoSelectStrategy>(LITE_ALGO_PROFILE | LITE_ALGO_REPRODUCIBLE)),
+                model_path + ": fast-run policy");
+    }
+    if (!options.profile_json.empty()) {
+      CheckLite(LITE_enable_profile_performance(handle_, options.profile_json.c_str()),
+                model_path + ": enabling the profile");
+    }
+    CapturedStderr captured;
+    int status = LITE_load_model_from_path(handle_, model_path.c_str());
+    std::string log = captured.Release();
+    if (status != 0) {
+      std::string reason = LastError();
+      LITE_clear_last_error();
+      if (reason.empty()) reason = LastLogLine(log);
+      if (reason.empty()) reason = "not a model this Lite version can read (Lite gave no reason)";
+      throw LiteError(model_path + ": Lite cannot load the model: " + reason);
+    }
+    std::fputs(log.c_str(), stderr);  // a successful load keeps whatever Lite had to say
+  } catch (...) {
+    LITE_destroy_network(handle_);
+    handle_ = nullptr;
+    throw;
+  }
+}
+
+Network::~Network() {
+  if (handle_ != nullptr) LITE_destroy_network(handle_);
+}
+
+Network::Network(Network&& other) noexcept
+    : handle_(std::exchange(other.handle_, nullptr)), model_path_(std::move(other.model_path_)) {}
+
+Network& Network::operator=(Network&& other) noexcept {
+  if (this != &other) {
+    if (handle_ != nullptr) LITE_destroy_network(handle_);
+    handle_ = std::exchange(other.handle_, nullptr);
+    model_path_ = std::move(other.model_path_);
+  }
+  return *this;
+}
+
+std::string Network::InputName(size_t index) const {
+  const char* name = nullptr;
+  CheckLite(LITE_get_input_name(handle_, index, &name), model_path_ + ": input " + std::to_string(index));
+  return name ? name : "";
+}
+
+std::string Network::OutputName(size_t index) const {
+  const char* name = nullptr;
+  CheckLite(LITE_get_output_name(handle_, index, &name), model_path_ + ": output " + std::to_string(index));
+  return name ? name : "";
+}
+
+TensorView Network::Input(const std::string& name) {
+  LiteTensor tensor = nullptr;
+  CheckLite(LITE_get_io_tensor(handle_, name.c_str(), LITE_INPUT, &tensor),
+            model_path_ + ": no input tensor '" + name + "'");
+  return TensorView(tensor, name, model_path_);
+}
+
+TensorView Network::Output(size_t index) {
+  std::string name = OutputName(index);
+  LiteTensor tensor = nullptr;
+  CheckLite(LITE_get_io_tensor(handle_, name.c_str(), LITE_OUTPUT, &tensor),
+            model_path_ + ": no output tensor '" + name + "'");
+  return TensorView(tensor, name, model_path_);
+}
+
+void Network::Forward() {
+  CheckLite(LITE_forward(handle_), model_path_ + ": forward");
+  CheckLite(LITE_wait(handle_), model_path_ + ": wait");
+}
+
+}  // namespace megdeploy

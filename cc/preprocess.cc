@@ -1,0 +1,64 @@
+#include "cc/preprocess.h"
+
+#include <cfenv>
+#include <cmath>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace megdeploy {
+
+cv::Mat ReadBgr(const std::string& path) {
+  std::string raw;
+  try {
+    raw = ReadFile(path, "image");
+  } catch (const std::runtime_error& e) {
+    throw ImageError(e.what());
+  }
+  if (raw.empty()) throw ImageError(path + ": cannot read image: the file is empty");
+  cv::Mat image;
+  try {
+    image = cv::imdecode(cv::Mat(1, static_cast<int>(raw.size()), CV_8UC1, raw.data()), cv::IMREAD_COLOR);
+  } catch (const cv::Exception&) {
+    image.release();  // a decoder that throws instead of returning empty: same answer
+  }
+  if (image.empty()) throw ImageError(path + ": not an image OpenCV can decode");
+  return image;
+}
+
+cv::Size ResizedSize(int height, int width, int resize_short) {
+  if (height <= width) {
+    return cv::Size(static_cast<int>(static_cast<double>(resize_short) * width / height), resize_short);
+  }
+  return cv::Size(resize_short, static_cast<int>(static_cast<double>(resize_short) * height / width));
+}
+
+int CropOffset(int size, int crop) {
+  // std::nearbyint rounds half to even in the default rounding mode, like Python's round();
+  // std::round would send 2.5 to 3 and shift the crop by a pixel.
+  std::fesetround(FE_TONEAREST);
+  return static_cast<int>(std::nearbyint((size - crop) / 2.0));
+}
+
+std::vector<float> PreprocessBgr(const cv::Mat& bgr, const PreprocessSpec& spec) {
+  cv::Size size = ResizedSize(bgr.rows, bgr.cols, spec.resize_short);
+  cv::Mat resized;
+  cv::resize(bgr, resized, size, 0, 0, cv::INTER_LINEAR);
+  const int crop = spec.crop;
+  cv::Mat patch = resized(cv::Rect(CropOffset(size.width, crop), CropOffset(size.height, crop), crop, crop));
+  std::vector<float> out(3 * static_cast<size_t>(crop) * crop);
+  const size_t plane = static_cast<size_t>(crop) * crop;
+  for (int y = 0; y < crop; ++y) {
+    const cv::Vec3b* row = patch.ptr<cv::Vec3b>(y);
+    for (int x = 0; x < crop; ++x) {
+      for (int c = 0; c < 3; ++c) {
+        // Output channel c takes BGR channel c, or 2 - c when the model wants RGB.
+        const float value = static_cast<float>(row[x][spec.rgb ? 2 - c : c]);
+        out[c * plane + static_cast<size_t>(y) * crop + x] = (value - spec.mean[c]) / spec.std[c];
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace megdeploy

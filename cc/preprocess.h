@@ -1,0 +1,37 @@
+// Image preprocessing in C++, driven by the model contract's spec; it must reproduce
+// py/mgedeploy/preprocess.py exactly (same geometry, same rounding, same float32 arithmetic).
+#ifndef CC_PREPROCESS_H_
+#define CC_PREPROCESS_H_
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "cc/contract.h"
+
+namespace megdeploy {
+
+class ImageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Decodes any image OpenCV reads into 3-channel uint8 BGR (gray replicated, alpha dropped,
+// 16-bit scaled). Throws ImageError naming the file.
+cv::Mat ReadBgr(const std::string& path);
+
+// (height, width) after scaling the shorter side to resize_short: the long side is
+// int(resize_short * long / short), computed in double as Python does.
+cv::Size ResizedSize(int height, int width, int resize_short);
+
+// int(round((size - crop) / 2)) with Python's round: halves go to the even neighbour.
+int CropOffset(int size, int crop);
+
+// uint8 BGR image -> float32 NCHW (1, 3, crop, crop), flattened.
+std::vector<float> PreprocessBgr(const cv::Mat& bgr, const PreprocessSpec& spec);
+
+}  // namespace megdeploy
+
+#endif  // CC_PREPROCESS_H_
