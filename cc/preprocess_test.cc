@@ -1,0 +1,59 @@
+// The C++ preprocessing against the same hand-worked values as py/mgedeploy/preprocess_test.py.
+#include "cc/preprocess.h"
+
+#include <cstdio>
+#include <vector>
+
+namespace {
+
+int failures = 0;
+
+void Expect(bool ok, const char* what) {
+  if (!ok) {
+    std::fprintf(stderr, "FAILED: %s\n", what);
+    ++failures;
+  }
+}
+
+}  // namespace
+
+int main() {
+  using megdeploy::CropOffset;
+  using megdeploy::ResizedSize;
+
+  Expect(ResizedSize(300, 451, 256) == cv::Size(384, 256), "ResizedSize(300, 451) = 256x384");
+  Expect(ResizedSize(451, 300, 256) == cv::Size(256, 384), "ResizedSize(451, 300) = 384x256");
+  Expect(ResizedSize(10, 10, 256) == cv::Size(256, 256), "small images are scaled up");
+  Expect(CropOffset(384, 224) == 80, "CropOffset(384) = 80");
+  Expect(CropOffset(229, 224) == 2, "CropOffset(229) = round(2.5) = 2, half to even");
+  Expect(CropOffset(231, 224) == 4, "CropOffset(231) = round(3.5) = 4, half to even");
+
+  // 4x7 BGR image: B = 10 * row + col, G = 100, R = 200; resize_short 4 keeps it; the 2x2 crop
+  // starts at row 1, col int(round(2.5)) = 2.
+  cv::Mat image(4, 7, CV_8UC3);
+  for (int r = 0; r < 4; ++r) {
+    for (int c = 0; c < 7; ++c) image.at<cv::Vec3b>(r, c) = cv::Vec3b(10 * r + c, 100, 200);
+  }
+  megdeploy::PreprocessSpec spec;
+  spec.rgb = true;
+  spec.resize_short = 4;
+  spec.crop = 2;
+  spec.mean = {1, 2, 3};
+  spec.std = {2, 4, 8};
+  std::vector<float> out = megdeploy::PreprocessBgr(image, spec);
+  const std::vector<float> want = {
+      99.5f, 99.5f, 99.5f, 99.5f,       // R: (200 - 1) / 2
+      24.5f, 24.5f, 24.5f, 24.5f,       // G: (100 - 2) / 4
+      1.125f, 1.25f, 2.375f, 2.5f,      // B at rows 1-2, cols 2-3: (12|13|22|23 - 3) / 8
+  };
+  Expect(out == want, "PreprocessBgr crop and normalisation by hand");
+
+  spec.rgb = false;
+  spec.mean = {0, 0, 0};
+  spec.std = {1, 1, 1};
+  out = megdeploy::PreprocessBgr(image, spec);
+  Expect(out[0] == 12.0f && out[4] == 100.0f && out[8] == 200.0f, "BGR spec keeps the channel order");
+
+  std::printf("%s\n", failures ? "preprocess_test: FAILED" : "preprocess_test: all checks passed");
+  return failures ? 1 : 0;
+}
