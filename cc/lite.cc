@@ -165,7 +165,8 @@ std::vector<float> TensorView::ToVector() const {
   return std::vector<float>(values, values + bytes / DataTypeSize(layout.data_type));
 }
 
-Network::Network(const std::string& model_path, const NetworkOptions& options) : model_path_(model_path) {
+Network::Network(const std::string& model_path, const NetworkOptions& options)
+    : model_path_(model_path), fast_run_cache_(options.fast_run_cache) {
   CheckModelFile(model_path);
   if (options.threads < 1) throw LiteError("threads must be at least 1, got " + std::to_string(options.threads));
   LiteConfig config = *default_config();
@@ -178,6 +179,16 @@ Network::Network(const std::string& model_path, const NetworkOptions& options) :
   try {
     CheckLite(LITE_set_cpu_threads_number(handle_, static_cast<size_t>(options.threads)),
               model_path + ": setting " + std::to_string(options.threads) + " threads");
+    if (!options.fast_run_cache.empty()) {
+      // A missing cache file is fine: the first run profiles and SaveFastRunCache writes it.
+      if (access(options.fast_run_cache.c_str(), F_OK) == 0) {
+        CheckLite(LITE_set_persistent_cache(options.fast_run_cache.c_str(), 0),
+                  options.fast_run_cache + ": fast-run cache");
+      }
+    }
+    if (options.layout_transform) {
+      CheckLite(LITE_enable_global_layout_transform(handle_), model_path + ": global layout transform");
+    }
     if (options.fast_run) {
       CheckLite(LITE_set_network_algo_policy(
                     handle_, static_cast<LiteAlgoSelectStrategy>(LITE_ALGO_PROFILE | LITE_ALGO_REPRODUCIBLE)),
@@ -205,18 +216,26 @@ Network::Network(const std::string& model_path, const NetworkOptions& options) :
   }
 }
 
+void Network::SaveFastRunCache() {
+  if (fast_run_cache_.empty()) return;
+  CheckLite(LITE_dump_persistent_cache(fast_run_cache_.c_str()), fast_run_cache_ + ": saving the fast-run cache");
+}
+
 Network::~Network() {
   if (handle_ != nullptr) LITE_destroy_network(handle_);
 }
 
 Network::Network(Network&& other) noexcept
-    : handle_(std::exchange(other.handle_, nullptr)), model_path_(std::move(other.model_path_)) {}
+    : handle_(std::exchange(other.handle_, nullptr)),
+      model_path_(std::move(other.model_path_)),
+      fast_run_cache_(std::move(other.fast_run_cache_)) {}
 
 Network& Network::operator=(Network&& other) noexcept {
   if (this != &other) {
     if (handle_ != nullptr) LITE_destroy_network(handle_);
     handle_ = std::exchange(other.handle_, nullptr);
     model_path_ = std::move(other.model_path_);
+    fast_run_cache_ = std::move(other.fast_run_cache_);
   }
   return *this;
 }

@@ -41,6 +41,8 @@ struct NetworkOptions {
   bool enable_nchw44 = false;
   bool enable_nchw88 = false;
   bool fast_run = false;            // profile kernels and keep the fastest (LITE_ALGO_PROFILE)
+  std::string fast_run_cache;       // non-empty: fast-run results are read from / saved to this file
+  bool layout_transform = false;    // global layout transform (searches layouts at load)
   std::string profile_json;         // non-empty: write Lite's per-op profile there
 };
 
@@ -78,11 +80,14 @@ class Network {
   TensorView Output(size_t index);
   // Runs the model and waits for it.
   void Forward();
+  // Saves fast-run results to options.fast_run_cache (call after running: the runs profile).
+  void SaveFastRunCache();
   const std::string& model_path() const { return model_path_; }
 
  private:
   LiteNetwork handle_ = nullptr;
   std::string model_path_;
+  std::string fast_run_cache_;
 };
 
 // Lite's version, e.g. "1.13.0".

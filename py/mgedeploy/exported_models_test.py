@@ -12,7 +12,7 @@ import megengine.functional as F  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from mgedeploy import contract, lite_runner, models, paths, preprocess, weights  # noqa: E402
+from mgedeploy import contract, eager_model, lite_runner, paths, preprocess  # noqa: E402
 
 TESTDATA = os.path.join(paths.REPO_ROOT, "testdata")
 PHOTOS = sorted(glob.glob(os.path.join(TESTDATA, "*.jpg")))
@@ -22,23 +22,13 @@ CAT_CLASSES = range(281, 288)  # tabby .. lynx
 ESPRESSO = 967
 
 
-def eager_model(name, info):
-    model = models.build(name)
-    source = info["weights"]
-    if source["source"] == "random":
-        weights.randomise(model, source["seed"])
-    else:
-        weights.load_packaged(model)
-    return model
-
-
 @pytest.fixture(scope="module", params=["efficientnet_lite0", "snetv2_x100"])
 def exported(request):
     name = request.param
     path = os.path.join(TESTDATA, name + ".mge")
     info = contract.read(path)
     assert info["model"] == name
-    return name, info, lite_runner.LiteClassifier(path, info["input"]["name"]), eager_model(name, info)
+    return name, info, lite_runner.LiteClassifier(path, info["input"]["name"]), eager_model.from_contract(info)
 
 
 def test_photos_present():
