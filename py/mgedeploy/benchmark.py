@@ -89,7 +89,7 @@ def lite_runner_fn(model_path, info):
         network.wait()
         return output.to_numpy()
 
-    def after_first_run():
+    def save_cache():
         if cache:
             LiteGlobal.dump_persistent_cache(cache)
 
