@@ -1,0 +1,67 @@
+"""What machine a benchmark ran on, and an estimate of its fp32 peak."""
+import os
+import subprocess
+import sys
+
+INTERESTING_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "amx_tile")
+
+
+def _cpuinfo():
+    info = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if ":" in line:
+                    key, value = line.split(":", 1)
+                    info.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    return info
+
+
+def measured_sgemm_gflops(size=1024, repeats=5):
+    """Single-thread NumPy (OpenBLAS) SGEMM throughput, the best of a few runs, in a child process
+    so the thread limit applies."""
+    code = (
+        "import numpy as np, time\n"
+        "a = np.random.rand(%d, %d).astype(np.float32); b = a.copy(); a @ b\n"
+        "best = min((lambda t: (a @ b, time.perf_counter() - t)[1])(time.perf_counter()) for _ in range(%d))\n"
+        "print(2 * %d ** 3 / best / 1e9)\n" % (size, size, repeats, size)
+    )
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+        return float(out.stdout.strip())
+    except (ValueError, subprocess.TimeoutExpired):
+        return None
+
+
+def describe():
+    info = _cpuinfo()
+    flags = set(info.get("flags", "").split())
+    mhz = float(info.get("cpu MHz", "0") or 0)
+    vendor = info.get("vendor_id", "")
+    # FP32 FLOP per cycle per core: two FMA pipes x (8 lanes at 256 bits) x 2 FLOP = 32. AMD Zen 4
+    # runs AVX-512 as two 256-bit halves, so it stays 32; Intel cores with two 512-bit FMA units: 64.
+    if "avx512f" in flags and vendor == "GenuineIntel":
+        per_cycle, why = 64, "2 x 512-bit FMA"
+    elif "fma" in flags:
+        per_cycle, why = 32, "2 x 256-bit FMA (AVX-512 executes as 2 x 256 on AMD)"
+    else:
+        per_cycle, why = 8, "no FMA"
+    sgemm = measured_sgemm_gflops()
+    nominal = mhz / 1e3 * per_cycle
+    return {
+        "cpu": info.get("model name", "unknown"),
+        "vendor": vendor,
+        "cores": os.cpu_count(),
+        "mhz_reported": mhz,
+        "flags": sorted(flags & set(INTERESTING_FLAGS)),
+        "flop_per_cycle": per_cycle,
+        "nominal_peak_gflops_per_core": round(nominal, 1),
+        "sgemm_1thread_gflops": round(sgemm, 1) if sgemm else None,
+        # The reported MHz is the base clock; turbo runs faster, so a measured SGEMM can exceed the
+        # nominal figure. The estimate is the larger of the two.
+        "peak_gflops_per_core": round(max(nominal, sgemm or 0), 1),
+        "peak_estimate": "max(%.0f MHz x %d FLOP/cycle [%s], measured 1-thread SGEMM 1024^3)" % (mhz, per_cycle, why),
+    }
