@@ -157,6 +157,9 @@ def main(argv):
         raise app.UsageError("unexpected arguments: " + " ".join(argv[1:]))
     if RUNTIME.value != "lite" and (any(f.value for f in LITE_ONLY) or RECORD_LEVEL.value != "0"):
         raise app.UsageError("Lite options apply to --runtime lite only")
+    if PROFILE.value and RECORD_LEVEL.value != "0":
+        # Measured here: Lite 1.13 with a recorded sequence and profiling on spins forever.
+        raise app.UsageError("--profile cannot be combined with --record_level 1 or 2 (Lite hangs)")
     model_path = paths.user_path(MODEL.value)
     try:
         info = contract.read(model_path)
