@@ -1,5 +1,7 @@
 #include "cc/contract.h"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -18,6 +20,10 @@ constexpr char kFormat[] = "megdeploy-contract/1";
 std::string ContractPathFor(const std::string& model_path) { return model_path + ".json"; }
 
 std::string ReadFile(const std::string& path, const std::string& what) {
+  struct stat info;
+  if (stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+    throw std::runtime_error(path + ": cannot read " + what + ": Is a directory");
+  }
   std::ifstream file(path, std::ios::binary);
   if (!file) throw std::runtime_error(path + ": cannot read " + what + ": " + std::strerror(errno));
   std::ostringstream content;

@@ -74,7 +74,7 @@ std::string LastLogLine(const std::string& log) {
 void CheckModelFile(const std::string& path) {
   struct stat info;
   if (stat(path.c_str(), &info) != 0) {
-    throw LiteError(path + ": cannot open model: " + std::strerror(errno));
+    throw LiteError(path + ": cannot open model: " + (errno == ENOENT ? "model file not found" : std::strerror(errno)));
   }
   if (S_ISDIR(info.st_mode)) throw LiteError(path + ": is a directory, not a model file");
   if (!S_ISREG(info.st_mode)) throw LiteError(path + ": not a regular file");

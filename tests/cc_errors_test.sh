@@ -37,7 +37,7 @@ expect 2 "unknown flag --bogus" no -- "$inference" "$model" --bogus
 expect 2 "--topk must be a positive integer" no -- "$inference" "$model" --topk 0
 expect 2 "--threads must be a positive integer" no -- "$inference" "$model" --threads -1
 expect 2 "--topk 2000 is more than the model's 1000 classes" no -- "$inference" "$model" --topk 2000
-expect 1 "$work/missing.mge: cannot open model" yes -- "$inference" "$work/missing.mge" "$photo"
+expect 1 "$work/missing.mge: cannot open model: model file not found" yes -- "$inference" "$work/missing.mge" "$photo"
 expect 1 "$work: is a directory" yes -- "$inference" "$work" "$photo"
 
 m=$(damaged empty); : >"$m"

@@ -32,11 +32,18 @@ def assert_one_line_error(result, *words):
         assert word in lines[0], lines[0]
 
 
-def assert_usage_error(result, *words):
+def assert_flag_parse_error(result, *words):
+    """absl rejects malformed flags itself: exit 1, its two-line message."""
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     for word in words:
         assert word in result.stderr, result.stderr
+
+
+def assert_usage_error(result, *words):
+    """Our own argument checks: exit 2 and one line, as the C++ programs do."""
+    assert result.returncode == 2, result.stderr
+    assert_one_line_error(result, *words)
 
 
 @pytest.fixture
@@ -63,7 +70,7 @@ def saved_state(tmp_path):
 # ---- export ----
 
 def test_export_unknown_model(tmp_path):
-    assert_usage_error(run(EXPORT, "--model", "resnet50", "--output", str(tmp_path / "m.mge")), "resnet50")
+    assert_flag_parse_error(run(EXPORT, "--model", "resnet50", "--output", str(tmp_path / "m.mge")), "resnet50")
     assert os.listdir(tmp_path) == []
 
 
@@ -180,8 +187,9 @@ def test_inference_bad_image(tmp_path, content, words):
 
 
 def test_inference_bad_flags():
-    assert_usage_error(run(INFERENCE, "-m", MODEL, "--topk", "0"), "--topk")
-    assert_usage_error(run(INFERENCE, "-m", MODEL, "--threads", "-1"), "--threads")
+    assert_usage_error(run(INFERENCE, "-m", MODEL, "--topk", "0"), "--topk must be a positive integer")
+    assert_usage_error(run(INFERENCE, "-m", MODEL, "--threads", "-1"), "--threads must be a positive integer")
+    assert_usage_error(run(EXPORT, "--model", "snetv2_x100"), "no packaged weights")
     assert_usage_error(run(INFERENCE, "-m", MODEL, "--topk", "2000"), "more than the model's 1000 classes")
 
 

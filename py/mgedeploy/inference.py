@@ -23,14 +23,14 @@ quiet.import_megengine()
 
 import numpy as np  # noqa: E402
 
-from mgedeploy import contract, labels, lite_runner, paths, preprocess  # noqa: E402
+from mgedeploy import cli, contract, labels, lite_runner, paths, preprocess  # noqa: E402
 
 MODEL = flags.DEFINE_string("model", "efficientnet_lite0_deploy.mge", "The exported .mge model.", short_name="m")
 IMAGE = flags.DEFINE_multi_string(
     "image", None, "An image to classify; repeat for several (default: the embedded testdata/cat.jpg).",
     short_name="i")
-TOPK = flags.DEFINE_integer("topk", 5, "How many classes to print per image.", lower_bound=1)
-THREADS = flags.DEFINE_integer("threads", 1, "CPU threads Lite may use.", lower_bound=1)
+TOPK = flags.DEFINE_integer("topk", 5, "How many classes to print per image (1 to the number of classes).")
+THREADS = flags.DEFINE_integer("threads", 1, "CPU threads Lite may use (at least 1).")
 JSON = flags.DEFINE_bool("json", False, "Print one JSON object per image instead of the tutorial's lines.")
 
 
@@ -40,8 +40,18 @@ def top_classes(probs, names, k):
 
 
 def main(argv):
+    try:
+        return classify(argv)
+    except cli.UsageError as e:
+        quiet.drop_native_output()
+        return cli.report_usage_error("inference", e)
+
+
+def classify(argv):
     if len(argv) > 1:
-        raise app.UsageError("unexpected arguments: %s (images go after -i)" % " ".join(argv[1:]))
+        raise cli.UsageError("unexpected arguments: %s (images go after -i)" % " ".join(argv[1:]))
+    cli.positive("--topk", TOPK.value)
+    cli.positive("--threads", THREADS.value)
     model_path = paths.user_path(MODEL.value)
     images = [paths.user_path(p) for p in IMAGE.value] if IMAGE.value else [paths.DEFAULT_IMAGE]
     try:
@@ -49,7 +59,7 @@ def main(argv):
         info = contract.read(model_path)
         names = info["labels"]
         if TOPK.value > len(names):
-            raise app.UsageError("--topk %d is more than the model's %d classes" % (TOPK.value, len(names)))
+            raise cli.UsageError("--topk %d is more than the model's %d classes" % (TOPK.value, len(names)))
         if not info["weights"].get("meaningful", True):
             print("WARNING: %s has random weights (tests and benchmarks only): its classes mean nothing."
                   % paths.shown(model_path), file=sys.stderr)

@@ -14,7 +14,7 @@ def check_model_file(path):
     if os.path.isdir(path):
         raise ModelError("%s: is a directory, not a model file" % path)
     if not os.path.isfile(path):
-        raise ModelError("%s: model file not found" % path)
+        raise ModelError("%s: cannot open model: model file not found" % path)
     if not os.access(path, os.R_OK):
         raise ModelError("%s: cannot read model: permission denied" % path)
     if os.path.getsize(path) == 0:

@@ -1,0 +1,20 @@
+"""What the command-line programs share: one-line usage errors with exit status 2 (as the C++
+programs do), instead of absl's usage dump."""
+import sys
+
+USAGE_EXIT = 2
+
+
+class UsageError(Exception):
+    """Bad arguments; the message is shown on one line."""
+
+
+def report_usage_error(program, error):
+    print("%s: %s (see --help)" % (program, error), file=sys.stderr)
+    return USAGE_EXIT
+
+
+def positive(name, value):
+    if value < 1:
+        raise UsageError("%s must be a positive integer, got %d" % (name, value))
+    return value
