@@ -134,7 +134,12 @@ int main(int argc, char** argv) {
   try {
     args = ParseArgs(argc, argv);
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "inference: %s\n%s", e.message.c_str(), kUsage);
+    // With no arguments at all the user wants the usage; otherwise one line says what is wrong.
+    if (argc == 1) {
+      std::fprintf(stderr, "inference: %s\n%s", e.message.c_str(), kUsage);
+    } else {
+      std::fprintf(stderr, "inference: %s (see --help)\n", e.message.c_str());
+    }
     return 2;
   }
   LITE_set_log_level(LITE_LOG_ERROR);
@@ -157,8 +162,8 @@ int main(int argc, char** argv) {
     megdeploy::CheckModelFile(model_path);
     contract = megdeploy::ReadContract(model_path);
     if (static_cast<size_t>(args.topk) > contract.labels.size()) {
-      std::fprintf(stderr, "inference: --topk %ld is more than the model's %zu classes\n%s", args.topk,
-                   contract.labels.size(), kUsage);
+      std::fprintf(stderr, "inference: --topk %ld is more than the model's %zu classes (see --help)\n", args.topk,
+                   contract.labels.size());
       return 2;
     }
     if (!contract.meaningful_weights) {

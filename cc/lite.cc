@@ -8,6 +8,8 @@
 #include <cstring>
 #include <utility>
 
+#include "cc/captured_stderr.h"
+
 namespace megdeploy {
 namespace {
 
@@ -20,40 +22,6 @@ std::string LastError() {
   while (!message.empty() && (message.back() == ' ' || message.back() == ',')) message.pop_back();
   return message;
 }
-
-// Holds file descriptor 2 in a temp file while Lite loads a model. Lite logs its own copy of a
-// load error ("LITE[ERR] ... Lite exception: ...") there, which would make our one-line error two
-// lines; and when LITE_get_last_error() comes back empty, that log is the only reason we get.
-class CapturedStderr {
- public:
-  CapturedStderr() {
-    std::fflush(stderr);
-    file_ = std::tmpfile();
-    saved_ = file_ ? dup(2) : -1;
-    if (saved_ >= 0) dup2(fileno(file_), 2);
-  }
-  ~CapturedStderr() { Release(); }
-
-  // Restores stderr and returns what was written meanwhile.
-  std::string Release() {
-    std::string text;
-    if (saved_ < 0) return text;
-    std::fflush(stderr);
-    dup2(saved_, 2);
-    close(saved_);
-    saved_ = -1;
-    std::rewind(file_);
-    char buffer[4096];
-    for (size_t n; (n = std::fread(buffer, 1, sizeof(buffer), file_)) > 0;) text.append(buffer, n);
-    std::fclose(file_);
-    file_ = nullptr;
-    return text;
-  }
-
- private:
-  std::FILE* file_ = nullptr;
-  int saved_ = -1;
-};
 
 // The last non-empty line of a log, without Lite's "LITE[ERR] <time>" prefix.
 std::string LastLogLine(const std::string& log) {
@@ -198,6 +166,9 @@ Network::Network(const std::string& model_path, const NetworkOptions& options)
       CheckLite(LITE_enable_profile_performance(handle_, options.profile_json.c_str()),
                 model_path + ": enabling the profile");
     }
+    // Lite logs its own copy of a load error ("LITE[ERR] ... Lite exception: ...") on stderr,
+    // which would make our one-line error two lines; and when LITE_get_last_error() comes back
+    // empty, that log is the only reason we get.
     CapturedStderr captured;
     int status = LITE_load_model_from_path(handle_, model_path.c_str());
     std::string log = captured.Release();

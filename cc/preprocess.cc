@@ -2,9 +2,12 @@
 
 #include <cfenv>
 #include <cmath>
+#include <cstdio>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+
+#include "cc/captured_stderr.h"
 
 namespace megdeploy {
 
@@ -17,12 +20,15 @@ cv::Mat ReadBgr(const std::string& path) {
   }
   if (raw.empty()) throw ImageError(path + ": cannot read image: the file is empty");
   cv::Mat image;
+  CapturedStderr decoder_log;  // libpng / libjpeg complain on stderr about damaged files
   try {
     image = cv::imdecode(cv::Mat(1, static_cast<int>(raw.size()), CV_8UC1, raw.data()), cv::IMREAD_COLOR);
   } catch (const cv::Exception&) {
     image.release();  // a decoder that throws instead of returning empty: same answer
   }
+  std::string log = decoder_log.Release();
   if (image.empty()) throw ImageError(path + ": not an image OpenCV can decode");
+  std::fputs(log.c_str(), stderr);  // a decoded image keeps the decoder's warnings, as Python does
   return image;
 }
 

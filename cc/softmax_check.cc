@@ -35,13 +35,13 @@ int main(int argc, char** argv) {
     if (arg == "--threads" || arg == "--seed") {
       auto value = i + 1 < argc ? megdeploy::ParseInt(argv[++i]) : std::nullopt;
       if (!value || *value < (arg == "--threads" ? 1 : 0)) {
-        std::fprintf(stderr, "softmax_check: %s needs a %s integer\n%s", arg.c_str(),
-                     arg == "--threads" ? "positive" : "non-negative", kUsage);
+        std::fprintf(stderr, "softmax_check: %s needs a %s integer (see --help)\n", arg.c_str(),
+                     arg == "--threads" ? "positive" : "non-negative");
         return 2;
       }
       (arg == "--threads" ? threads : seed) = *value;
     } else if (arg[0] == '-' || !model.empty()) {
-      std::fprintf(stderr, "softmax_check: unexpected argument %s\n%s", arg.c_str(), kUsage);
+      std::fprintf(stderr, "softmax_check: unexpected argument %s (see --help)\n", arg.c_str());
       return 2;
     } else {
       model = arg;

@@ -90,7 +90,7 @@ def load_file(model, model_name, path):
         if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
             state = state["state_dict"]  # basecls / training checkpoints wrap the weights
         if not isinstance(state, dict):
-            raise WeightsError("%s: holds a %s, not a state dict" % (path, type(state).__name__))
+            raise WeightsError("%s: not a MegEngine checkpoint: it holds a %s, not a state dict" % (path, type(state).__name__))
     apply_state(model, state, path)
 
 

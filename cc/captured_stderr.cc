@@ -1,0 +1,31 @@
+#include "cc/captured_stderr.h"
+
+#include <unistd.h>
+
+namespace megdeploy {
+
+CapturedStderr::CapturedStderr() {
+  std::fflush(stderr);
+  file_ = std::tmpfile();
+  saved_ = file_ ? dup(2) : -1;
+  if (saved_ >= 0) dup2(fileno(file_), 2);
+}
+
+CapturedStderr::~CapturedStderr() { Release(); }
+
+std::string CapturedStderr::Release() {
+  std::string text;
+  if (saved_ < 0) return text;
+  std::fflush(stderr);
+  dup2(saved_, 2);
+  close(saved_);
+  saved_ = -1;
+  std::rewind(file_);
+  char buffer[4096];
+  for (size_t n; (n = std::fread(buffer, 1, sizeof(buffer), file_)) > 0;) text.append(buffer, n);
+  std::fclose(file_);
+  file_ = nullptr;
+  return text;
+}
+
+}  // namespace megdeploy

@@ -1,0 +1,29 @@
+// Holds file descriptor 2 in a temp file for a scope, so that what a library prints there while it
+// fails (Lite's "LITE[ERR] ..." log, libpng's "libpng error: ...") does not turn our one-line error
+// into two, and can still be used as the reason when the library's own error text is empty.
+#ifndef CC_CAPTURED_STDERR_H_
+#define CC_CAPTURED_STDERR_H_
+
+#include <cstdio>
+#include <string>
+
+namespace megdeploy {
+
+class CapturedStderr {
+ public:
+  CapturedStderr();
+  ~CapturedStderr();  // restores stderr, dropping anything not Release()d
+  CapturedStderr(const CapturedStderr&) = delete;
+  CapturedStderr& operator=(const CapturedStderr&) = delete;
+
+  // Restores stderr and returns what was written meanwhile.
+  std::string Release();
+
+ private:
+  std::FILE* file_ = nullptr;
+  int saved_ = -1;
+};
+
+}  // namespace megdeploy
+
+#endif  // CC_CAPTURED_STDERR_H_
