@@ -166,10 +166,6 @@ int main(int argc, char** argv) {
                    contract.labels.size());
       return 2;
     }
-    if (!contract.meaningful_weights) {
-      std::fprintf(stderr, "WARNING: %s has random weights (tests and benchmarks only): its classes mean nothing.\n",
-                   megdeploy::Shown(model_path).c_str());
-    }
     megdeploy::NetworkOptions options;
     options.threads = static_cast<int>(args.threads);
     network.emplace(model_path, options);
@@ -178,6 +174,11 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // Only once the model loaded: a failure stays a single line.
+  if (!contract.meaningful_weights) {
+    std::fprintf(stderr, "WARNING: %s has random weights (tests and benchmarks only): its classes mean nothing.\n",
+                 megdeploy::Shown(model_path).c_str());
+  }
   int failures = 0;
   for (const auto& [path, shown] : images) {
     try {

@@ -60,15 +60,16 @@ def classify(argv):
         names = info["labels"]
         if TOPK.value > len(names):
             raise cli.UsageError("--topk %d is more than the model's %d classes" % (TOPK.value, len(names)))
-        if not info["weights"].get("meaningful", True):
-            print("WARNING: %s has random weights (tests and benchmarks only): its classes mean nothing."
-                  % paths.shown(model_path), file=sys.stderr)
         classifier = lite_runner.LiteClassifier(model_path, info["input"]["name"], threads=THREADS.value)
     except (contract.ContractError, lite_runner.ModelError) as e:
         print("inference: %s" % e, file=sys.stderr)
         quiet.drop_native_output()
         return 1
 
+    # Only once the model loaded: a failure stays a single line.
+    if not info["weights"].get("meaningful", True):
+        print("WARNING: %s has random weights (tests and benchmarks only): its classes mean nothing."
+              % paths.shown(model_path), file=sys.stderr)
     failures = 0
     for image in images:
         try:

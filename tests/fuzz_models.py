@@ -1,0 +1,149 @@
+"""Model fuzzer: damaged copies of the exported models, run through both inference CLIs.
+
+Each mutant is one seeded mutation of a build-time export — truncation at a random offset, random
+bit flips, a zeroed byte range, or a duplicated byte range — with its contract re-stamped to match,
+so the damaged bytes reach MegEngine Lite rather than being stopped by the contract's SHA-256.
+Both CLIs run it in a subprocess with a timeout; each outcome is tallied as:
+  clean_error   exit 1 with exactly one line on stderr
+  valid_output  exit 0 with five tutorial lines (the damage hit weights, not structure)
+  hang          no exit within the timeout
+  signal        death by a signal (abort, segfault, ...)
+  unclean       anything else (a multi-line error, another exit status, garbage output)
+
+Usage: bazel run //tests:fuzz_models -- [--mutants 1000] [--seed 0] [--jobs 2] [--timeout 60]
+         [--output tests/results/fuzz.json]
+"""
+import concurrent.futures
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+
+from absl import app, flags
+
+from mgedeploy import contract, paths
+
+MUTANTS = flags.DEFINE_integer("mutants", 1000, "How many mutants.", lower_bound=1)
+SEED = flags.DEFINE_integer("seed", 0, "Seed of the mutations.")
+JOBS = flags.DEFINE_integer("jobs", 2, "Mutants run in parallel.", lower_bound=1)
+TIMEOUT = flags.DEFINE_integer("timeout", 60, "Seconds before a run counts as a hang.", lower_bound=1)
+OUTPUT = flags.DEFINE_string("output", None, "Where to write the tally JSON (default: none).")
+
+ROOT = paths.REPO_ROOT
+MODELS = [os.path.join(ROOT, "testdata", name + ".mge") for name in ("efficientnet_lite0", "snetv2_x100")]
+CAT = os.path.join(ROOT, "testdata", "cat.jpg")
+CLIS = {
+    "py_inference": lambda model: [os.path.join(ROOT, "py", "inference"), "-m", model, "-i", CAT],
+    "cc_inference": lambda model: [os.path.join(ROOT, "cc", "inference"), model, CAT],
+}
+OUTCOMES = ("clean_error", "valid_output", "hang", "signal", "unclean")
+
+
+def mutate(data, rng):
+    """One mutation of `data`; returns (bytes, description)."""
+    n = len(data)
+    kind = rng.choice(["truncate", "bitflip", "zero", "duplicate"])
+    if kind == "truncate":
+        cut = rng.randrange(1, n)
+        return data[:cut], "truncate at %d of %d" % (cut, n)
+    buf = bytearray(data)
+    if kind == "bitflip":
+        flips = rng.randint(1, 64)
+        # Half the time aim at the first 64 KB, where the graph structure lives; else anywhere.
+        span = min(n, 65536) if rng.random() < 0.5 else n
+        for _ in range(flips):
+            pos = rng.randrange(span)
+            buf[pos] ^= 1 << rng.randrange(8)
+        return bytes(buf), "flip %d bits in the first %d bytes" % (flips, span)
+    start = rng.randrange(n)
+    length = rng.randint(1, min(4096, n - start))
+    if kind == "zero":
+        buf[start:start + length] = bytes(length)
+        return bytes(buf), "zero %d bytes at %d" % (length, start)
+    return bytes(buf[:start + length]) + bytes(buf[start:]), "duplicate %d bytes at %d" % (length, start)
+
+
+def classify(result):
+    if result is None:
+        return "hang"
+    if result.returncode < 0:
+        return "signal"
+    stderr_lines = [l for l in result.stderr.decode(errors="replace").splitlines() if l.strip()]
+    stdout_lines = result.stdout.decode(errors="replace").splitlines()
+    if result.returncode == 1 and len(stderr_lines) == 1:
+        return "clean_error"
+    if result.returncode == 0 and len(stdout_lines) == 5 and all("with probability =" in l for l in stdout_lines):
+        return "valid_output"
+    return "unclean"
+
+
+def run_cli(command):
+    env = dict(os.environ, RUNFILES_DIR=os.path.dirname(ROOT))
+    env.pop("BUILD_WORKING_DIRECTORY", None)
+    try:
+        return subprocess.run(command, capture_output=True, timeout=TIMEOUT.value, env=env)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def fuzz_one(index, source, data, seed, workdir):
+    rng = random.Random(seed * 1_000_003 + index)
+    mutant, description = mutate(data, rng)
+    path = os.path.join(workdir, "mutant%d.mge" % index)
+    with open(path, "wb") as f:
+        f.write(mutant)
+    info = json.load(open(contract.path_for(source)))
+    info["mge_file"] = {"size": len(mutant), "sha256": contract.file_digest(path)}
+    contract.write(info, contract.path_for(path))
+    outcomes = {}
+    for name, command in CLIS.items():
+        result = run_cli(command(path))
+        outcomes[name] = (classify(result), result)
+    os.remove(path)
+    os.remove(contract.path_for(path))
+    return index, os.path.basename(source), description, outcomes
+
+
+def fuzz(mutants, seed, jobs, progress=True):
+    sources = [(m, open(m, "rb").read()) for m in MODELS]
+    tally = {name: {o: 0 for o in OUTCOMES} for name in CLIS}
+    problems = []
+    start = time.time()
+    with tempfile.TemporaryDirectory() as workdir, concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        futures = [pool.submit(fuzz_one, i, *sources[i % len(sources)], seed, workdir) for i in range(mutants)]
+        for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
+            index, model, description, outcomes = future.result()
+            for name, (outcome, result) in outcomes.items():
+                tally[name][outcome] += 1
+                if outcome not in ("clean_error", "valid_output"):
+                    detail = "" if result is None else result.stderr.decode(errors="replace").strip()[-300:]
+                    problems.append({"mutant": index, "model": model, "mutation": description, "cli": name,
+                                     "outcome": outcome, "returncode": None if result is None else result.returncode,
+                                     "stderr_tail": detail})
+            if progress and (done % 10 == 0 or done == mutants):
+                print("%d/%d mutants, %.0f s: %s" % (done, mutants, time.time() - start, json.dumps(tally)),
+                      file=sys.stderr, flush=True)
+    return {"mutants": mutants, "seed": seed, "timeout_s": TIMEOUT.value, "seconds": round(time.time() - start, 1),
+            "tally": tally, "problems": problems}
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError("unexpected arguments: " + " ".join(argv[1:]))
+    report = fuzz(MUTANTS.value, SEED.value, JOBS.value)
+    print(json.dumps(report["tally"], indent=1))
+    if OUTPUT.value:
+        output = paths.user_path(OUTPUT.value)
+        with open(output + ".tmp", "w") as f:
+            json.dump(report, f, indent=1)
+        os.replace(output + ".tmp", output)
+        print("Wrote " + paths.shown(output))
+    bad = sum(t[o] for t in report["tally"].values() for o in ("hang", "signal", "unclean"))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    app.run(main)
