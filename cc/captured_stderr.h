@@ -18,6 +18,8 @@ class CapturedStderr {
 
   // Restores stderr and returns what was written meanwhile.
   std::string Release();
+  // The real stderr while captured (for a crash handler's last words), else 2.
+  int real_fd() const { return saved_ >= 0 ? saved_ : 2; }
 
  private:
   std::FILE* file_ = nullptr;

@@ -3,12 +3,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <errno.h>  // program_invocation_short_name
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <utility>
 
 #include "cc/captured_stderr.h"
+#include "cc/crash_guard.h"
 
 namespace megdeploy {
 namespace {
@@ -170,7 +173,13 @@ Network::Network(const std::string& model_path, const NetworkOptions& options)
     // which would make our one-line error two lines; and when LITE_get_last_error() comes back
     // empty, that log is the only reason we get.
     CapturedStderr captured;
-    int status = LITE_load_model_from_path(handle_, model_path.c_str());
+    int status;
+    {
+      CrashGuard guard(std::string(program_invocation_short_name) + ": " + model_path +
+                           ": Lite crashed while loading the model: the file is damaged or not a MegEngine model",
+                       captured.real_fd());
+      status = LITE_load_model_from_path(handle_, model_path.c_str());
+    }
     std::string log = captured.Release();
     if (status != 0) {
       std::string reason = LastError();
@@ -239,6 +248,10 @@ TensorView Network::Output(size_t index) {
 }
 
 void Network::Forward() {
+  // A model that loaded can still be damaged in ways only running it shows.
+  CrashGuard guard(std::string(program_invocation_short_name) + ": " + model_path_ +
+                       ": Lite crashed while running the model: the file is damaged",
+                   2);
   CheckLite(LITE_forward(handle_), model_path_ + ": forward");
   CheckLite(LITE_wait(handle_), model_path_ + ": wait");
 }

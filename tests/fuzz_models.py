@@ -5,6 +5,8 @@ bit flips, a zeroed byte range, or a duplicated byte range — with its contract
 so the damaged bytes reach MegEngine Lite rather than being stopped by the contract's SHA-256.
 Both CLIs run it in a subprocess with a timeout; each outcome is tallied as:
   clean_error   exit 1 with exactly one line on stderr
+  crash_caught  a clean error from our crash guard: MegEngine crashed on the mutant, and the guard
+                (cc/crash_guard.cc) turned the signal into a one-line error and exit 1
   valid_output  exit 0 with five tutorial lines (the damage hit weights, not structure)
   hang          no exit within the timeout
   signal        death by a signal (abort, segfault, ...)
@@ -39,7 +41,7 @@ CLIS = {
     "py_inference": lambda model: [os.path.join(ROOT, "py", "inference"), "-m", model, "-i", CAT],
     "cc_inference": lambda model: [os.path.join(ROOT, "cc", "inference"), model, CAT],
 }
-OUTCOMES = ("clean_error", "valid_output", "hang", "signal", "unclean")
+OUTCOMES = ("clean_error", "crash_caught", "valid_output", "hang", "signal", "unclean")
 
 
 def mutate(data, rng):
@@ -74,7 +76,7 @@ def classify(result):
     stderr_lines = [l for l in result.stderr.decode(errors="replace").splitlines() if l.strip()]
     stdout_lines = result.stdout.decode(errors="replace").splitlines()
     if result.returncode == 1 and len(stderr_lines) == 1:
-        return "clean_error"
+        return "crash_caught" if "Lite crashed" in stderr_lines[0] else "clean_error"
     if result.returncode == 0 and len(stdout_lines) == 5 and all("with probability =" in l for l in stdout_lines):
         return "valid_output"
     return "unclean"
@@ -110,15 +112,20 @@ def fuzz_one(index, source, data, seed, workdir):
 def fuzz(mutants, seed, jobs, progress=True):
     sources = [(m, open(m, "rb").read()) for m in MODELS]
     tally = {name: {o: 0 for o in OUTCOMES} for name in CLIS}
-    problems = []
+    problems, disagreements = [], []
     start = time.time()
     with tempfile.TemporaryDirectory() as workdir, concurrent.futures.ThreadPoolExecutor(jobs) as pool:
         futures = [pool.submit(fuzz_one, i, *sources[i % len(sources)], seed, workdir) for i in range(mutants)]
         for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
             index, model, description, outcomes = future.result()
+            kinds = {name: outcome for name, (outcome, _) in outcomes.items()}
+            if len(set(kinds.values())) > 1:
+                disagreements.append({"mutant": index, "model": model, "mutation": description, "outcomes": kinds,
+                                      "messages": {name: r.stderr.decode(errors="replace").strip()[-200:]
+                                                   for name, (_, r) in outcomes.items() if r is not None}})
             for name, (outcome, result) in outcomes.items():
                 tally[name][outcome] += 1
-                if outcome not in ("clean_error", "valid_output"):
+                if outcome not in ("clean_error", "crash_caught", "valid_output"):
                     detail = "" if result is None else result.stderr.decode(errors="replace").strip()[-300:]
                     problems.append({"mutant": index, "model": model, "mutation": description, "cli": name,
                                      "outcome": outcome, "returncode": None if result is None else result.returncode,
@@ -127,7 +134,7 @@ def fuzz(mutants, seed, jobs, progress=True):
                 print("%d/%d mutants, %.0f s: %s" % (done, mutants, time.time() - start, json.dumps(tally)),
                       file=sys.stderr, flush=True)
     return {"mutants": mutants, "seed": seed, "timeout_s": TIMEOUT.value, "seconds": round(time.time() - start, 1),
-            "tally": tally, "problems": problems}
+            "tally": tally, "problems": problems, "disagreements": disagreements}
 
 
 def main(argv):

@@ -18,6 +18,7 @@ _CHATTER = re.compile(
     rb"^(info: [+].*|debug: failed to load cuda func: .*|.*iCCP: known incorrect sRGB profile)$")
 _installed = False
 _replay_wanted = True
+_real_fd = 2
 
 
 def _replay(captured, real_fd):
@@ -34,16 +35,21 @@ def _replay(captured, real_fd):
 
 def install():
     """Routes native fd-2 output through the filter; idempotent."""
-    global _installed
+    global _installed, _real_fd
     if _installed:
         return
     _installed = True
     sys.stderr.flush()
-    real_fd = os.dup(2)
+    real_fd = _real_fd = os.dup(2)
     sys.stderr = os.fdopen(real_fd, "w", buffering=1, closefd=False)
     captured = tempfile.TemporaryFile()
     os.dup2(captured.fileno(), 2)
     atexit.register(_replay, captured, real_fd)
+
+
+def real_stderr_fd():
+    """The terminal's stderr, for last words written from a native crash handler."""
+    return _real_fd
 
 
 def drop_native_output():
