@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <vector>
 
@@ -22,6 +23,16 @@ std::string BaseDirectory() {
 bool Exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
 
 }  // namespace
+
+int ReportUsageError(const std::string& program, const std::string& message, bool no_arguments,
+                     const char* usage) {
+  if (no_arguments) {
+    std::fprintf(stderr, "%s: %s\n%s", program.c_str(), message.c_str(), usage);
+  } else {
+    std::fprintf(stderr, "%s: %s (see --help)\n", program.c_str(), message.c_str());
+  }
+  return 2;
+}
 
 std::optional<long> ParseInt(const std::string& text) {
   if (text.empty()) return std::nullopt;

@@ -8,6 +8,11 @@
 
 namespace megdeploy {
 
+// Prints a usage error and returns exit status 2: with no arguments at all (`no_arguments`) the
+// user wants the usage text; otherwise one line says what is wrong.
+int ReportUsageError(const std::string& program, const std::string& message, bool no_arguments,
+                     const char* usage);
+
 // A whole-string decimal integer, or nothing ("12x", "", "1e3" are rejected).
 std::optional<long> ParseInt(const std::string& text);
 

@@ -134,13 +134,7 @@ int main(int argc, char** argv) {
   try {
     args = ParseArgs(argc, argv);
   } catch (const UsageError& e) {
-    // With no arguments at all the user wants the usage; otherwise one line says what is wrong.
-    if (argc == 1) {
-      std::fprintf(stderr, "inference: %s\n%s", e.message.c_str(), kUsage);
-    } else {
-      std::fprintf(stderr, "inference: %s (see --help)\n", e.message.c_str());
-    }
-    return 2;
+    return megdeploy::ReportUsageError("inference", e.message, argc == 1, kUsage);
   }
   LITE_set_log_level(LITE_LOG_ERROR);
 
