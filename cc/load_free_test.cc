@@ -1,10 +1,13 @@
 // Loads a network, runs it once and frees it, 200 times: resident memory must stop growing.
 //
-// The first 20 cycles warm up allocator pools and Lite's global caches; from there to cycle 200
-// resident memory may grow by at most kGrowthBoundMb. A leaked model buffer (18.6 MB for
-// EfficientNet-Lite0) or a leaked network per cycle would exceed it many times over.
+// Resident memory rises in steps while glibc's arenas and Lite's global caches settle (seen: +8 MB
+// between cycles 20 and 30, +0.6 MB near cycle 110), so the first 100 cycles are warm-up and the
+// last 100 may add at most kGrowthBoundMb in total, 40 KB a cycle. A leaked model buffer (18.6 MB
+// for EfficientNet-Lite0) or a leaked network would exceed that in one cycle. Bytes held by malloc
+// (mallinfo2, mmapped blocks included) are printed beside it as the finer-grained reading.
 //
 // Usage: load_free_test MODEL
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -25,14 +28,19 @@ constexpr bool kCheckGrowth = false;
 constexpr int kCycles = 200;
 constexpr bool kCheckGrowth = true;
 #endif
-constexpr int kWarmupCycles = 20;
-constexpr double kGrowthBoundMb = 8.0;
+constexpr int kWarmupCycles = kCycles / 2;
+constexpr double kGrowthBoundMb = 4.0;
 
 double ResidentMb() {
   std::ifstream statm("/proc/self/statm");
   long pages_total = 0, pages_resident = 0;
   statm >> pages_total >> pages_resident;
   return pages_resident * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 20);
+}
+
+double MallocInUseMb() {
+  const struct mallinfo2 info = mallinfo2();
+  return static_cast<double>(info.uordblks + info.hblkhd) / (1 << 20);
 }
 
 }  // namespace
@@ -43,7 +51,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   LITE_set_log_level(LITE_LOG_ERROR);
-  double after_warmup = 0;
+  double after_warmup = 0, malloc_after_warmup = 0;
   try {
     for (int cycle = 1; cycle <= kCycles; ++cycle) {
       {
@@ -52,9 +60,12 @@ int main(int argc, char** argv) {
         input.CopyFrom(std::vector<float>(input.ElementCount(), 0.5f));
         network.Forward();
       }
-      if (cycle == kWarmupCycles) after_warmup = ResidentMb();
+      if (cycle == kWarmupCycles) {
+        after_warmup = ResidentMb();
+        malloc_after_warmup = MallocInUseMb();
+      }
       if (cycle % 10 == 0) {
-        std::printf("cycle %d: resident %.1f MB\n", cycle, ResidentMb());
+        std::printf("cycle %d: resident %.1f MB, malloc in use %.2f MB\n", cycle, ResidentMb(), MallocInUseMb());
         std::fflush(stdout);
       }
     }
@@ -63,8 +74,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   const double growth = ResidentMb() - after_warmup;
-  std::printf("resident memory grew %.2f MB from cycle %d to %d (bound %.1f MB)\n", growth, kWarmupCycles, kCycles,
-              kGrowthBoundMb);
+  std::printf("resident memory grew %.2f MB from cycle %d to %d (bound %.1f MB); malloc in use changed %+.3f MB\n",
+              growth, kWarmupCycles, kCycles, kGrowthBoundMb, MallocInUseMb() - malloc_after_warmup);
   if (!kCheckGrowth) {
     std::printf("(built with AddressSanitizer: growth not checked)\n");
     return 0;
