@@ -27,7 +27,7 @@ quiet.import_megengine()
 
 import numpy as np  # noqa: E402
 
-from mgedeploy import contract, eager_model, lite_runner, onnx_export, paths, preprocess  # noqa: E402
+from mgedeploy import contract, eager_model, lite_runner, lite_tuning, onnx_export, paths, preprocess  # noqa: E402
 from bench import chart, machine  # noqa: E402
 
 ITERS = flags.DEFINE_integer("iters", 50, "Timed iterations per configuration per round.", lower_bound=1)
@@ -42,8 +42,8 @@ SEED = flags.DEFINE_integer("seed", 0, "Seed of the run order shuffle.")
 
 PY_BENCHMARK = os.path.join(paths.REPO_ROOT, "py", "benchmark")
 CC_BENCHMARK = os.path.join(paths.REPO_ROOT, "cc", "benchmark")
-# The option set found best for Lite on this CPU (README, "Benchmarks"): fast-run algorithm search
-# (cached), weight preprocessing, and a recorded computing sequence (with const shapes).
+# The exact option sets export chooses between (py/mgedeploy/lite_tuning.py): weight preprocessing
+# and a recorded computing sequence, with either fast-run kernels (cached) in NCHW or NCHW88.
 BEST_LITE_OPTIONS = ["--weight_preprocess", "--record_level", "1"]
 RUN_TIMEOUT_SECONDS = 900
 
@@ -56,7 +56,11 @@ def configurations(models, threads, cache_dir):
     configs = []
     for name in models:
         model = model_file(name)
-        digest = contract.read(model)["mge_file"]["sha256"][:12]
+        info = contract.read(model)
+        digest = info["mge_file"]["sha256"][:12]
+        # NCHW88 can deadlock on some CPUs: timed only where export's child-process probe ran it.
+        nchw88_safe = ("nchw88" in info.get("lite", {}).get("median_ms", {})
+                       and info["lite"].get("cpu") == lite_tuning.cpu_fingerprint())
         for t in threads:
             common = ["--threads", str(t), "--warmup", str(WARMUP.value), "--json"]
             cache = os.path.join(cache_dir, "%s-%s-%sthreads.cache" % (name, digest, t))
@@ -67,6 +71,8 @@ def configurations(models, threads, cache_dir):
                 (name, "lite_cc", [CC_BENCHMARK, model, "--fast_run_cache", cache] + BEST_LITE_OPTIONS + common),
                 (name, "onnxruntime", [PY_BENCHMARK, "-m", model, "--runtime", "onnxruntime"] + common),
             ]
+            if nchw88_safe:
+                configs.append((name, "lite_cc", [CC_BENCHMARK, model, "--nchw88"] + BEST_LITE_OPTIONS + common))
     return configs
 
 

@@ -63,6 +63,25 @@ Contract ReadContract(const std::string& model_path) {
     contract.preprocess.std = spec.at("std").get<std::array<float, 3>>();
     contract.labels = json.at("labels").get<std::vector<std::string>>();
     contract.meaningful_weights = json.at("weights").value("meaningful", true);
+    if (json.contains("lite")) {
+      const auto& lite = json.at("lite");
+      contract.lite.recorded = !lite.empty();
+      if (lite.contains("cpu")) {
+        contract.lite.cpu.model_name = lite.at("cpu").value("model_name", std::string());
+        contract.lite.cpu.flags = lite.at("cpu").value("flags", std::string());
+      }
+      contract.lite.nchw88 = lite.value("nchw88", false);
+      contract.lite.weight_preprocess = lite.value("weight_preprocess", false);
+      contract.lite.record_level = lite.value("record_level", 0);
+      contract.lite.fast_run_cache = lite.value("fast_run_cache", std::string());
+      contract.lite.fast_run_cache_sha256 = lite.value("fast_run_cache_sha256", std::string());
+      if (contract.lite.record_level < 0 || contract.lite.record_level > 2) {
+        throw ContractError(path + ": lite.record_level must be 0, 1 or 2");
+      }
+      if (contract.lite.fast_run_cache.find('/') != std::string::npos) {
+        throw ContractError(path + ": lite.fast_run_cache must be a file name beside the model");
+      }
+    }
     const auto& file = json.at("mge_file");
     const std::string model = ReadFile(model_path, "model");
     const auto size = file.at("size").get<size_t>();

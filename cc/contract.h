@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "cc/cpu_fingerprint.h"
+
 namespace megdeploy {
 
 class ContractError : public std::runtime_error {
@@ -24,6 +26,18 @@ struct PreprocessSpec {
   std::array<float, 3> std{};
 };
 
+// The Lite settings export measured fastest and recorded ("lite" in the contract; see
+// py/mgedeploy/lite_tuning.py).
+struct LiteSettings {
+  bool recorded = false;  // the contract has a "lite" section
+  CpuFingerprint cpu;     // the CPU they were chosen on
+  bool weight_preprocess = false;
+  int record_level = 0;
+  bool nchw88 = false;
+  std::string fast_run_cache;  // a file name beside the model; empty: none recorded
+  std::string fast_run_cache_sha256;
+};
+
 struct Contract {
   std::string model;
   std::string input_name;
@@ -31,6 +45,7 @@ struct Contract {
   PreprocessSpec preprocess;
   std::vector<std::string> labels;
   bool meaningful_weights = true;  // false for the seeded random init used by tests
+  LiteSettings lite;               // all defaults when the contract records none
 };
 
 std::string ContractPathFor(const std::string& model_path);

@@ -7,6 +7,8 @@
 //   IMAGE     images to classify (default: the embedded testdata/cat.jpg); one network serves all
 //   --topk N      classes printed per image (default 5)
 //   --threads N   CPU threads for Lite (default 1)
+//   --lite_options best|default  best (default): the Lite settings export measured fastest here and
+//                 recorded in the contract (py/mgedeploy/lite_tuning.py); default: Lite's own
 //   --json        one line per image: {"model": ..., "image": ..., "top": [{"index", "name", "probability"}]}
 //   --dump_input FILE  debugging: write the last image's input tensor there (raw float32, NCHW)
 //   --help        this text
@@ -21,21 +23,29 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "cc/cli_util.h"
 #include "cc/contract.h"
 #include "cc/lite.h"
 #include "cc/preprocess.h"
+#include "cc/sha256.h"
 
 namespace {
 
 constexpr char kUsage[] =
-    "usage: inference MODEL [IMAGE...] [--topk N] [--threads N] [--json] [--dump_input FILE]\n"
+    "usage: inference MODEL [IMAGE...] [--topk N] [--threads N] [--lite_options best|default] [--json]\n"
+    "                 [--dump_input FILE]\n"
     "  MODEL          exported .mge model (its contract MODEL.json must be beside it); also -m/--model\n"
     "  IMAGE          images to classify (default: testdata/cat.jpg); also -i/--image, repeatable\n"
     "  --topk N       classes printed per image (default 5)\n"
     "  --threads N    CPU threads for Lite (default 1)\n"
+    "  --lite_options best|default\n"
+    "                 best (default): the Lite settings export measured fastest on this machine and\n"
+    "                 recorded in the contract (NCHW88 layout or fast-run kernels from MODEL.fastrun,\n"
+    "                 weight preprocess, recorded kernel sequence); default: Lite's own defaults\n"
     "  --json         one JSON object per image instead of the tutorial's lines\n"
     "  --dump_input FILE  write the last image's input tensor (raw float32 NCHW), for debugging\n"
     "  --help         show this text\n";
@@ -46,6 +56,7 @@ struct Args {
   long topk = 5;
   long threads = 1;
   bool json = false;
+  bool best_lite_options = true;
   std::string dump_input;
 };
 
@@ -85,6 +96,12 @@ Args ParseArgs(int argc, char** argv) {
       args.topk = positive(next());
     } else if (arg == "--threads") {
       args.threads = positive(next());
+    } else if (arg == "--lite_options") {
+      const std::string choice = next();
+      if (choice != "best" && choice != "default") {
+        throw UsageError{"--lite_options must be best or default, got '" + choice + "'"};
+      }
+      args.best_lite_options = choice == "best";
     } else if (arg == "--model" || arg == "-m") {
       args.model = next();
     } else if (arg == "--image" || arg == "-i") {
@@ -127,6 +144,39 @@ std::string JsonLine(const std::string& model, const std::string& image, const s
   return line + "]}";
 }
 
+// The contract's best settings into `options`, as //py:inference applies them
+// (py/mgedeploy/lite_runner.py, options_for); returns a note for the user when they cannot be used
+// as recorded.
+std::string ApplyContractSettings(const megdeploy::LiteSettings& lite, const std::string& model_path,
+                                  megdeploy::NetworkOptions* options) {
+  if (!lite.recorded) return "";
+  options->weight_preprocess = lite.weight_preprocess;
+  options->comp_node_seq_record_level = lite.record_level;
+  options->const_shape = lite.record_level > 0;  // recording needs fixed shapes
+  if (!(lite.cpu == megdeploy::ThisCpu())) {
+    // NCHW88 can deadlock on some CPUs and fast-run choices are per CPU: only the safe part.
+    return megdeploy::ContractPathFor(model_path) +
+           ": Lite settings were chosen on another CPU: using the safe part (re-export here for the fastest)";
+  }
+  options->enable_nchw88 = lite.nchw88;
+  if (lite.fast_run_cache.empty()) return "";
+  const size_t slash = model_path.rfind('/');
+  const std::string cache =
+      (slash == std::string::npos ? std::string() : model_path.substr(0, slash + 1)) + lite.fast_run_cache;
+  if (access(cache.c_str(), F_OK) != 0) {
+    return cache + ": fast-run cache missing (export writes it beside the model): kernels are chosen by " +
+           "heuristics, slower";
+  }
+  // Lite itself crashes on a damaged cache (measured): it never gets one.
+  if (megdeploy::Sha256Hex(megdeploy::ReadFile(cache, "fast-run cache")) != lite.fast_run_cache_sha256) {
+    throw megdeploy::ContractError(cache + ": fast-run cache does not match its contract " +
+                                   megdeploy::ContractPathFor(model_path) + ": re-export, or copy it with the model");
+  }
+  options->fast_run = true;
+  options->fast_run_cache = cache;
+  return "";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -152,6 +202,7 @@ int main(int argc, char** argv) {
 
   megdeploy::Contract contract;
   std::optional<megdeploy::Network> network;
+  std::string note;
   try {
     megdeploy::CheckModelFile(model_path);
     contract = megdeploy::ReadContract(model_path);
@@ -162,6 +213,7 @@ int main(int argc, char** argv) {
     }
     megdeploy::NetworkOptions options;
     options.threads = static_cast<int>(args.threads);
+    if (args.best_lite_options) note = ApplyContractSettings(contract.lite, model_path, &options);
     network.emplace(model_path, options);
   } catch (const std::exception& e) {  // ContractError, LiteError, or a read error, each one line
     std::fprintf(stderr, "inference: %s\n", e.what());
@@ -169,6 +221,7 @@ int main(int argc, char** argv) {
   }
 
   // Only once the model loaded: a failure stays a single line.
+  if (!note.empty()) std::fprintf(stderr, "note: %s\n", note.c_str());
   if (!contract.meaningful_weights) {
     std::fprintf(stderr, "WARNING: %s has random weights (tests and benchmarks only): its classes mean nothing.\n",
                  megdeploy::Shown(model_path).c_str());

@@ -151,11 +151,17 @@ Network::Network(const std::string& model_path, const NetworkOptions& options)
     CheckLite(LITE_set_cpu_threads_number(handle_, static_cast<size_t>(options.threads)),
               model_path + ": setting " + std::to_string(options.threads) + " threads");
     if (!options.fast_run_cache.empty()) {
-      // A missing cache file is fine: the first run profiles and SaveFastRunCache writes it.
-      if (access(options.fast_run_cache.c_str(), F_OK) == 0) {
-        CheckLite(LITE_set_persistent_cache(options.fast_run_cache.c_str(), 0),
-                  options.fast_run_cache + ": fast-run cache");
+      // A missing file starts an empty cache: the first run profiles and SaveFastRunCache writes it.
+      CapturedStderr captured;
+      int status;
+      {
+        CrashGuard guard(std::string(program_invocation_short_name) + ": " + options.fast_run_cache +
+                             ": Lite crashed while reading the fast-run cache: the file is damaged",
+                         captured.real_fd());
+        status = LITE_set_persistent_cache(options.fast_run_cache.c_str(), 0);
       }
+      captured.Release();
+      CheckLite(status, options.fast_run_cache + ": fast-run cache");
     }
     if (options.layout_transform) {
       CheckLite(LITE_enable_global_layout_transform(handle_), model_path + ": global layout transform");

@@ -6,6 +6,7 @@ must print exactly one stderr line, no traceback, and never die by a signal.
 """
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -39,6 +40,22 @@ def damaged_model(tmp, name, keep_fraction=None, data=None, restamp=False):
     return path
 
 
+def cache_case(tmp, name, cache_data=None, restamp=False):
+    """A copy of MODEL and its contract whose fast-run cache is missing (cache_data None) or holds
+    `cache_data`; restamp: the contract records the damaged cache's digest, so Lite reads it."""
+    path = copy_as(tmp, MODEL, name)
+    info = json.load(open(contract.path_for(MODEL)))
+    cache = name + ".fastrun"
+    info["lite"]["fast_run_cache"] = cache
+    if cache_data is not None:
+        with open(os.path.join(tmp, cache), "wb") as f:
+            f.write(cache_data)
+        if restamp:
+            info["lite"]["fast_run_cache_sha256"] = contract.file_digest(os.path.join(tmp, cache))
+    contract.write(info, contract.path_for(path))
+    return path
+
+
 def copy_as(tmp, source, name):
     path = os.path.join(tmp, name)
     shutil.copy(source, path)
@@ -67,6 +84,12 @@ def model_cases(tmp):
         ("random bytes named .mge", damaged_model(tmp, "random.mge", data=os.urandom(200_000), restamp=True), "Lite cannot load the model"),
         (".onnx given as model", copy_as(tmp, os.path.join(BAD, "model.onnx"), "model.onnx"), "no model contract"),
         (".pth given as model", copy_as(tmp, os.path.join(BAD, "weights.pth"), "weights.pth"), "no model contract"),
+    ]
+    damaged_cache = random.Random(8).randbytes(3000)  # Lite 1.13 dies by SIGSEGV reading these bytes
+    cases += [
+        ("fast-run cache damaged", cache_case(tmp, "dcache.mge", damaged_cache), "fast-run cache does not match"),
+        ("fast-run cache damaged, contract re-stamped", cache_case(tmp, "rdcache.mge", damaged_cache, restamp=True),
+         "fast-run cache"),
     ]
     if not IS_ROOT:  # root reads anything: chmod 000 proves nothing there
         cases.append(("unreadable model (chmod 000)", unreadable, "Permission denied"))
@@ -146,6 +169,9 @@ def test_table(tmp_path):
     for case, model, words in model_cases(tmp):
         for program in ("py", "cc"):
             rows.append((case, program, ARGS[program](model, CAT), 1, words))
+    no_cache = cache_case(tmp, "nocache.mge")
+    for program in ("py", "cc"):  # still answers, with kernels from Lite's heuristics
+        rows.append(("fast-run cache missing", program, ARGS[program](no_cache, CAT), 0, ""))
     for case, image, status, words in image_cases(tmp):
         for program in ("py", "cc"):
             rows.append((case, program, ARGS[program](MODEL, image), status, words))

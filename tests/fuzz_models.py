@@ -19,6 +19,7 @@ import concurrent.futures
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -115,6 +116,11 @@ def fuzz(mutants, seed, jobs, progress=True):
     problems, disagreements = [], []
     start = time.time()
     with tempfile.TemporaryDirectory() as workdir, concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        # Mutants are damaged copies of a deployment: the fast-run cache their contracts name sits beside them.
+        for model, _ in sources:
+            cache = json.load(open(contract.path_for(model))).get("lite", {}).get("fast_run_cache")
+            if cache and os.path.exists(os.path.join(os.path.dirname(model), cache)):
+                shutil.copy(os.path.join(os.path.dirname(model), cache), os.path.join(workdir, cache))
         futures = [pool.submit(fuzz_one, i, *sources[i % len(sources)], seed, workdir) for i in range(mutants)]
         for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
             index, model, description, outcomes = future.result()

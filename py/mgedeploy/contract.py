@@ -30,7 +30,8 @@ def file_digest(path):
     return h.hexdigest()
 
 
-def make(model_name, input_name, input_shape, output_name, num_classes, spec, labels, weights, model_path):
+def make(model_name, input_name, input_shape, output_name, num_classes, spec, labels, weights, model_path,
+         lite=None):
     return {
         "format": FORMAT,
         "model": model_name,
@@ -39,6 +40,7 @@ def make(model_name, input_name, input_shape, output_name, num_classes, spec, la
         "preprocess": spec,
         "labels": list(labels),
         "weights": weights,
+        "lite": lite or {},
         "mge_file": {"size": os.path.getsize(model_path), "sha256": file_digest(model_path)},
     }
 

@@ -3,8 +3,10 @@
 Builds the model, loads its weights, runs it once on a sample image, traces
 `softmax(model(data))` with trace(symbolic=True, capture_as_const=True), dumps it with input `data`,
 then loads the dump with megenginelite and checks it against the eager model (max abs difference
-at most 1e-4, else nothing is written). Next to the model it writes `<output>.json`, the model
-contract (input, preprocessing, labels) that the inference programs read.
+at most 1e-4, else nothing is written), and chooses the fastest exact Lite settings for this
+machine (lite_tuning.py). Next to the model it writes `<output>.json`, the model contract (input,
+preprocessing, labels, Lite settings) that the inference programs read, and, when those settings
+use fast-run, `<output>.fastrun`, the kernels Lite's search chose here.
 
 Usage:
   bazel run //py:export                                   # EfficientNet-Lite0, packaged weights
@@ -26,7 +28,8 @@ import megengine.functional as F  # noqa: E402
 import numpy as np  # noqa: E402
 from megengine.jit import trace  # noqa: E402
 
-from mgedeploy import cli, contract, labels, lite_runner, models, paths, preprocess, weights  # noqa: E402
+from mgedeploy import (cli, contract, labels, lite_runner, lite_tuning, models, paths, preprocess,  # noqa: E402
+                       weights)
 
 INPUT_NAME = "data"
 LITE_TOLERANCE = 1e-4  # Lite fuses and reorders float32 ops; more than this means a wrong graph.
@@ -134,13 +137,20 @@ def export(name, output, image):
             raise ExportError("%s: Lite's output differs from the eager model by %.3g > %g; nothing written"
                               % (output, diff, LITE_TOLERANCE))
 
+        cache = output + lite_runner.FAST_RUN_CACHE_SUFFIX
+        lite_settings = lite_tuning.choose(tmp, INPUT_NAME, sample, eager, LITE_TOLERANCE, cache)
         info = contract.make(name, INPUT_NAME, sample.shape, runner.output_name, eager.shape[1], spec, names,
-                             source, tmp)
+                             source, tmp, lite_settings)
         contract.write(info, contract.path_for(output))
+        if os.path.exists(cache + ".tmp"):
+            os.replace(cache + ".tmp", cache)
+        elif os.path.exists(cache):
+            os.remove(cache)  # an earlier export's cache, which this contract does not name
         os.replace(tmp, output)
     finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        for leftover in (tmp, output + lite_runner.FAST_RUN_CACHE_SUFFIX + ".tmp"):
+            if os.path.exists(leftover):
+                os.remove(leftover)
     print("Wrote %s and its contract %s" % (paths.shown(output), paths.shown(contract.path_for(output))))
 
 

@@ -31,6 +31,11 @@ IMAGE = flags.DEFINE_multi_string(
     short_name="i")
 TOPK = flags.DEFINE_integer("topk", 5, "How many classes to print per image (1 to the number of classes).")
 THREADS = flags.DEFINE_integer("threads", 1, "CPU threads Lite may use (at least 1).")
+LITE_OPTIONS = flags.DEFINE_enum(
+    "lite_options", "best", lite_runner.CHOICES,
+    "best: the Lite settings export measured fastest on this machine and recorded in the model contract "
+    "(NCHW88 layout or fast-run kernels from <model>.fastrun, weight preprocess, recorded kernel sequence); "
+    "default: Lite's own defaults.")
 JSON = flags.DEFINE_bool("json", False, "Print one JSON object per image instead of the tutorial's lines.")
 
 
@@ -60,13 +65,17 @@ def classify(argv):
         names = info["labels"]
         if TOPK.value > len(names):
             raise cli.UsageError("--topk %d is more than the model's %d classes" % (TOPK.value, len(names)))
-        classifier = lite_runner.LiteClassifier(model_path, info["input"]["name"], threads=THREADS.value)
+        options, note = lite_runner.options_for(info, model_path, LITE_OPTIONS.value)
+        classifier = lite_runner.LiteClassifier(model_path, info["input"]["name"], threads=THREADS.value,
+                                                options=options)
     except (contract.ContractError, lite_runner.ModelError) as e:
         print("inference: %s" % e, file=sys.stderr)
         quiet.drop_native_output()
         return 1
 
     # Only once the model loaded: a failure stays a single line.
+    if note:
+        print("note: " + note, file=sys.stderr)
     if not info["weights"].get("meaningful", True):
         print("WARNING: %s has random weights (tests and benchmarks only): its classes mean nothing."
               % paths.shown(model_path), file=sys.stderr)

@@ -5,9 +5,9 @@ import os
 import sys
 
 import numpy as np
-from megenginelite import LiteConfig, LiteNetwork
+from megenginelite import LiteAlgoSelectStrategy, LiteConfig, LiteGlobal, LiteNetwork
 
-from mgedeploy import paths, quiet
+from mgedeploy import contract, paths, quiet
 
 # cc/crash_guard.cc, shared with the C++ programs: MegEngine's loader can crash on a damaged model
 # (SIGSEGV, found by //tests:fuzz_models); the guard turns that into our one-line error, exit 1.
@@ -46,14 +46,75 @@ def check_model_file(path):
         raise ModelError("%s: model file is empty" % path)
 
 
+class LiteOptions:
+    """The Lite settings a network is loaded with (the model contract's "lite" section, contract.py)."""
+
+    def __init__(self, weight_preprocess=False, record_level=0, nchw88=False, fast_run=False, fast_run_cache=None):
+        self.weight_preprocess = weight_preprocess
+        self.record_level = record_level
+        self.nchw88 = nchw88
+        self.fast_run = fast_run or bool(fast_run_cache)
+        self.fast_run_cache = fast_run_cache  # read if it exists; save_fast_run_cache() writes it
+
+
+FAST_RUN_CACHE_SUFFIX = ".fastrun"
+CHOICES = ("best", "default")
+
+
+def options_for(info, model_path, choice):
+    """LiteOptions for `choice`: "best", the settings export chose and recorded in the contract's
+    "lite" section (lite_tuning.py), or "default", Lite's defaults; and a note for the user when
+    the best settings cannot be used as recorded (None otherwise)."""
+    lite = info.get("lite") if choice == "best" else None
+    if not lite:
+        return LiteOptions(), None
+    from mgedeploy import lite_tuning
+
+    if lite.get("cpu") != lite_tuning.cpu_fingerprint():
+        # NCHW88 can deadlock on some CPUs and fast-run choices are per CPU: only the safe part.
+        return (LiteOptions(bool(lite.get("weight_preprocess")), int(lite.get("record_level", 0))),
+                "%s: Lite settings were chosen on another CPU: using the safe part (re-export here for the "
+                "fastest)" % contract.path_for(model_path))
+    cache, note = lite.get("fast_run_cache"), None
+    if cache:
+        cache = os.path.join(os.path.dirname(model_path), cache)
+        if not os.path.isfile(cache):
+            note = ("%s: fast-run cache missing (export writes it beside the model): kernels are chosen by "
+                    "heuristics, slower" % cache)
+            cache = None
+        elif contract.file_digest(cache) != lite.get("fast_run_cache_sha256"):
+            # Lite itself crashes on a damaged cache (measured): it never gets one.
+            raise ModelError("%s: fast-run cache does not match its contract %s: re-export, or copy it with the "
+                             "model" % (cache, contract.path_for(model_path)))
+    return LiteOptions(bool(lite.get("weight_preprocess")), int(lite.get("record_level", 0)),
+                       bool(lite.get("nchw88")), fast_run_cache=cache), note
+
+
 class LiteClassifier:
-    def __init__(self, model_path, input_name, threads=1):
+    def __init__(self, model_path, input_name, threads=1, options=None):
         self.model_path = model_path
         self.input_name = input_name
+        self.options = options or LiteOptions()
         check_model_file(model_path)
-        self.network = LiteNetwork(config=LiteConfig())
+        config = LiteConfig()
+        config.options.weight_preprocess = self.options.weight_preprocess
+        config.options.comp_node_seq_record_level = self.options.record_level
+        config.options.const_shape = self.options.record_level > 0  # recording needs fixed shapes
+        config.options.enable_nchw88 = self.options.nchw88
+        self.network = LiteNetwork(config=config)
         # Must be set before load: Lite sizes its thread pool while loading.
         self.network.threads_number = threads
+        cache = self.options.fast_run_cache
+        if cache:
+            # A missing file starts an empty cache that save_fast_run_cache() fills.
+            try:
+                with crash_guard("%s: Lite crashed while reading the fast-run cache: the file is damaged" % cache):
+                    LiteGlobal.set_persistent_cache(cache)
+            except Exception as e:
+                raise ModelError("%s: cannot read the fast-run cache: %s" % (cache, _first_line(e))) from e
+        if self.options.fast_run:
+            self.network.set_network_algo_policy(
+                LiteAlgoSelectStrategy.LITE_ALGO_PROFILE | LiteAlgoSelectStrategy.LITE_ALGO_REPRODUCIBLE)
         try:
             with crash_guard("%s: Lite crashed while loading the model: the file is damaged or not a MegEngine "
                              "model" % model_path):
@@ -61,6 +122,10 @@ class LiteClassifier:
         except Exception as e:  # megenginelite raises RuntimeError with Lite's message
             raise ModelError("%s: Lite cannot load the model: %s" % (model_path, _first_line(e))) from e
         self.output_name = self.network.get_output_name(0)
+
+    def save_fast_run_cache(self, path):
+        """Writes the kernels fast-run chose (after a run) to `path`."""
+        LiteGlobal.dump_persistent_cache(path)
 
     def run(self, data):
         """float32 NCHW input -> the model's output as a NumPy array (a copy)."""

@@ -4,8 +4,10 @@ No squeeze-excite, ReLU6 everywhere, BN eps 1e-3, TensorFlow "SAME" padding. Att
 `efficientnet_pytorch` keys without their leading underscores (`_blocks.3._bn1` -> `blocks.3.bn1`),
 so `weights.py` maps the packaged `.pth` by a rename and a reshape.
 
-Two things are written the way they are for MegEngine 1.13, both measured (../shared/docs/models.md):
-- ReLU6 is `F.relu6`: `F.clip(x, 0, 6)` dumps a wrong upper bound and Lite then outputs zeros.
+Two things are written the way they are for MegEngine 1.13, both measured (README, "Speed"):
+- ReLU6 is `min(relu(x), 6)`: `F.clip(x, 0, 6)` dumps a wrong upper bound and Lite then outputs
+  zeros; `F.relu6` dumps as two elementwise passes after each convolution, while a plain ReLU fuses
+  into the convolution's kernel, leaving one pass (Lite's elementwise time halves; same values).
 - The asymmetric "SAME" padding of stride-2 convolutions is not a Pad op (34 % of Lite's time):
   one zero row and column are joined on at the bottom/right and the convolution pads symmetrically.
 """
@@ -27,6 +29,10 @@ STAGES = (
     (4, 5, 2, 6, 112, 192),
     (1, 3, 1, 6, 192, 320),
 )
+
+
+def relu6(x):
+    return F.minimum(F.relu(x), 6.0)
 
 
 def same_padding(size, kernel, stride):
@@ -79,8 +85,8 @@ class MBConvBlock(M.Module):
     def forward(self, inputs):
         x = inputs
         if self.expand_conv is not None:
-            x = F.relu6(self.bn0(self.expand_conv(x)))
-        x = F.relu6(self.bn1(self.depthwise_conv(x)))
+            x = relu6(self.bn0(self.expand_conv(x)))
+        x = relu6(self.bn1(self.depthwise_conv(x)))
         x = self.bn2(self.project_conv(x))
         return x + inputs if self.residual else x
 
@@ -102,10 +108,10 @@ class EfficientNetLite0(M.Module):
         self.fc = M.Linear(HEAD_WIDTH, NUM_CLASSES)
 
     def forward(self, x):
-        x = F.relu6(self.bn0(self.conv_stem(x)))
+        x = relu6(self.bn0(self.conv_stem(x)))
         for block in self.blocks:
             x = block(x)
-        x = F.relu6(self.bn1(self.conv_head(x)))
+        x = relu6(self.bn1(self.conv_head(x)))
         return self.fc(F.flatten(F.mean(x, axis=[2, 3], keepdims=True), 1))
 
 
