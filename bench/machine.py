@@ -45,8 +45,10 @@ def describe():
     # runs AVX-512 as two 256-bit halves, so it stays 32; Intel cores with two 512-bit FMA units: 64.
     if "avx512f" in flags and vendor == "GenuineIntel":
         per_cycle, why = 64, "2 x 512-bit FMA"
-    elif "fma" in flags:
+    elif "fma" in flags and "avx512f" in flags:
         per_cycle, why = 32, "2 x 256-bit FMA (AVX-512 executes as 2 x 256 on AMD)"
+    elif "fma" in flags:
+        per_cycle, why = 32, "2 x 256-bit FMA (AVX2)"
     else:
         per_cycle, why = 8, "no FMA"
     sgemm = measured_sgemm_gflops()

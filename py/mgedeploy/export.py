@@ -26,16 +26,12 @@ quiet.import_megengine()
 import megengine  # noqa: E402
 import megengine.functional as F  # noqa: E402
 import numpy as np  # noqa: E402
-from megengine.jit import trace  # noqa: E402
 
 from mgedeploy import (cli, contract, labels, lite_runner, lite_tuning, models, paths, preprocess,  # noqa: E402
-                       weights)
+                       tracing, weights)
 
-INPUT_NAME = "data"
+INPUT_NAME = tracing.INPUT_NAME
 LITE_TOLERANCE = 1e-4  # Lite fuses and reorders float32 ops; more than this means a wrong graph.
-# trace.dump options, measured by //py:dump_options_benchmark (README, "Dump options"):
-# optimize_for_inference halves Lite's latency; fusing conv+bias+ReLU is exact and 1-3 % faster.
-DUMP_OPTIONS = {"optimize_for_inference": True, "enable_fuse_conv_bias_nonlinearity": True}
 
 MODEL = flags.DEFINE_enum("model", "efficientnet_lite0", models.NAMES, "Which model to export.")
 WEIGHTS = flags.DEFINE_string(
@@ -85,15 +81,6 @@ def load_weights(model, name):
     raise cli.UsageError("%s has no packaged weights: give --weights FILE, --pretrained, or --random_init" % name)
 
 
-def dump(model, sample, path):
-    @trace(symbolic=True, capture_as_const=True)
-    def infer(data):
-        return F.softmax(model(data))
-
-    infer(megengine.tensor(sample))
-    infer.dump(path, arg_names=[INPUT_NAME], **DUMP_OPTIONS)
-
-
 def check_writable(output):
     """Fails before the slow work if the model cannot be written where asked."""
     directory = os.path.dirname(output) or "."
@@ -124,7 +111,7 @@ def export(name, output, image):
     try:
         start = time.perf_counter()
         try:
-            dump(model, sample, tmp)
+            tracing.dump(model, sample, tmp)
         except OSError as e:
             raise ExportError("%s: cannot write the model: %s" % (output, e.strerror or e)) from e
         print("Traced and dumped in %.1f s (%.1f MB)" % (time.perf_counter() - start, os.path.getsize(tmp) / 1e6))

@@ -76,5 +76,22 @@ def test_padding_free_same_conv_equals_explicit_pad():
         expected = F.conv2d(padded, conv.conv.weight, stride=2, groups=4)
         np.testing.assert_allclose(conv(x).numpy(), expected.numpy(), rtol=0, atol=1e-5)
 
+def test_lite0_forms_compute_the_same_function():
+    """The padding and ReLU6 forms //bench:speed_path measures differ in graph, not in values."""
+    from mgedeploy.models import efficientnet_lite
+
+    x = megengine.tensor(np.random.default_rng(5).standard_normal((1, 3, 224, 224)).astype(np.float32))
+    outputs = {}
+    for padding_form in efficientnet_lite.PADDING_FORMS:
+        for relu6_form in efficientnet_lite.RELU6_FORMS:
+            model = efficientnet_lite.build(padding_form, relu6_form)
+            model.eval()
+            weights.randomise(model, seed=2)
+            outputs[padding_form, relu6_form] = model(x).numpy()
+    reference = outputs["pad_op", "relu6"]
+    for form, output in outputs.items():
+        # Same products, another summation order at most: float32 rounding only.
+        np.testing.assert_allclose(output, reference, rtol=0, atol=1e-5 * np.abs(reference).max(), err_msg=str(form))
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))

@@ -35,6 +35,12 @@ def relu6(x):
     return F.minimum(F.relu(x), 6.0)
 
 
+# The forms measured on the way to the deployed one (//bench:speed_path; README, "Speed"). All
+# compute the same function; build() uses the first of each.
+RELU6_FORMS = {"min_relu": relu6, "relu6": F.relu6}
+PADDING_FORMS = ("concat", "pad_op")
+
+
 def same_padding(size, kernel, stride):
     """TensorFlow "SAME": (before, after) padding of one spatial dimension."""
     out = -(-size // stride)
@@ -50,16 +56,20 @@ class SameConv2d(M.Module):
     side: the same arithmetic, with no Padding operator in the graph.
     """
 
-    def __init__(self, w_in, w_out, kernel, stride, input_size, groups=1):
+    def __init__(self, w_in, w_out, kernel, stride, input_size, groups=1, padding_form="concat"):
         super().__init__()
         before, after = same_padding(input_size, kernel, stride)
         if after - before not in (0, 1):
             raise ValueError("unsupported SAME padding %s" % ((before, after),))
         self.extra_zero = after - before == 1
-        self.conv = M.Conv2d(w_in, w_out, kernel, stride=stride, padding=before, groups=groups, bias=False)
+        self.pad_op = (before, after) if padding_form == "pad_op" else None
+        self.conv = M.Conv2d(w_in, w_out, kernel, stride=stride, padding=0 if self.pad_op else before, groups=groups,
+                             bias=False)
         self.output_size = -(-input_size // stride)
 
     def forward(self, x):
+        if self.pad_op:  # the textbook form: an explicit Padding operator
+            return self.conv(F.nn.pad(x, ((0, 0), (0, 0), self.pad_op, self.pad_op)))
         if self.extra_zero:
             x = F.concat([x, F.zeros_like(x[:, :, :1, :])], axis=2)
             x = F.concat([x, F.zeros_like(x[:, :, :, :1])], axis=3)
@@ -67,15 +77,17 @@ class SameConv2d(M.Module):
 
 
 class MBConvBlock(M.Module):
-    def __init__(self, w_in, w_out, kernel, stride, expand, input_size):
+    def __init__(self, w_in, w_out, kernel, stride, expand, input_size, padding_form="concat", relu6_form="min_relu"):
         super().__init__()
+        self.relu6 = RELU6_FORMS[relu6_form]
         w_mid = w_in * expand
         if expand != 1:
             self.expand_conv = M.Conv2d(w_in, w_mid, 1, bias=False)
             self.bn0 = M.BatchNorm2d(w_mid, eps=BN_EPS)
         else:
             self.expand_conv = None
-        self.depthwise_conv = SameConv2d(w_mid, w_mid, kernel, stride, input_size, groups=w_mid)
+        self.depthwise_conv = SameConv2d(w_mid, w_mid, kernel, stride, input_size, groups=w_mid,
+                                         padding_form=padding_form)
         self.bn1 = M.BatchNorm2d(w_mid, eps=BN_EPS)
         self.project_conv = M.Conv2d(w_mid, w_out, 1, bias=False)
         self.bn2 = M.BatchNorm2d(w_out, eps=BN_EPS)
@@ -85,22 +97,24 @@ class MBConvBlock(M.Module):
     def forward(self, inputs):
         x = inputs
         if self.expand_conv is not None:
-            x = relu6(self.bn0(self.expand_conv(x)))
-        x = relu6(self.bn1(self.depthwise_conv(x)))
+            x = self.relu6(self.bn0(self.expand_conv(x)))
+        x = self.relu6(self.bn1(self.depthwise_conv(x)))
         x = self.bn2(self.project_conv(x))
         return x + inputs if self.residual else x
 
 
 class EfficientNetLite0(M.Module):
-    def __init__(self):
+    def __init__(self, padding_form="concat", relu6_form="min_relu"):
         super().__init__()
-        self.conv_stem = SameConv2d(3, STEM_WIDTH, 3, 2, INPUT_SIZE)
+        self.relu6 = RELU6_FORMS[relu6_form]
+        self.conv_stem = SameConv2d(3, STEM_WIDTH, 3, 2, INPUT_SIZE, padding_form=padding_form)
         self.bn0 = M.BatchNorm2d(STEM_WIDTH, eps=BN_EPS)
         size = self.conv_stem.output_size
         self.blocks = []
         for repeats, kernel, stride, expand, w_in, w_out in STAGES:
             for i in range(repeats):
-                block = MBConvBlock(w_in if i == 0 else w_out, w_out, kernel, stride if i == 0 else 1, expand, size)
+                block = MBConvBlock(w_in if i == 0 else w_out, w_out, kernel, stride if i == 0 else 1, expand, size,
+                                    padding_form, relu6_form)
                 size = block.output_size
                 self.blocks.append(block)
         self.conv_head = M.Conv2d(STAGES[-1][-1], HEAD_WIDTH, 1, bias=False)
@@ -108,12 +122,12 @@ class EfficientNetLite0(M.Module):
         self.fc = M.Linear(HEAD_WIDTH, NUM_CLASSES)
 
     def forward(self, x):
-        x = relu6(self.bn0(self.conv_stem(x)))
+        x = self.relu6(self.bn0(self.conv_stem(x)))
         for block in self.blocks:
             x = block(x)
-        x = relu6(self.bn1(self.conv_head(x)))
+        x = self.relu6(self.bn1(self.conv_head(x)))
         return self.fc(F.flatten(F.mean(x, axis=[2, 3], keepdims=True), 1))
 
 
-def build():
-    return EfficientNetLite0()
+def build(padding_form="concat", relu6_form="min_relu"):
+    return EfficientNetLite0(padding_form, relu6_form)
