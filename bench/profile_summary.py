@@ -16,12 +16,18 @@ TOP = flags.DEFINE_integer("top", 10, "How many single operators to list.", lowe
 
 
 def conv_kind(op, graph):
-    """'conv 1x1', 'conv depthwise' or 'conv kxk' from the filter's shape in the operator's name."""
+    """'conv 1x1', 'conv depthwise kxk' or 'conv kxk' from the filter's shape (NCHW or NCHW88)."""
     filters = [graph["var"].get(v, {}) for v in op["input"][1:2]]
     shape = filters[0].get("mem_plan", {}).get("layout", {}).get("shape") if filters else None
     if not shape:
         return op["type"]
-    if len(shape) == 5:
+    if len(shape) == 6 and shape[1:3] == [1, 1]:  # NCHW88 channel-wise: (G/8, 1, 1, FH, FW, 8)
+        return "%s depthwise %dx%d" % (op["type"], shape[3], shape[4])
+    if len(shape) == 6:  # NCHW88 dense: (OC/8, IC/8, FH, FW, 8, 8)
+        return "%s %dx%d" % (op["type"], shape[2], shape[3])
+    if len(shape) == 5 and shape[-1] == 8:  # NCHW input to NCHW88 output: (OC/8, FH, FW, IC, 8)
+        return "%s %dx%d" % (op["type"], shape[1], shape[2])
+    if len(shape) == 5:  # NCHW grouped: (G, OC/G, IC/G, FH, FW)
         return "%s depthwise %dx%d" % (op["type"], shape[-2], shape[-1])
     return "%s %dx%d" % (op["type"], shape[-2], shape[-1])
 
