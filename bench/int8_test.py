@@ -1,0 +1,32 @@
+"""//bench:int8 runs end to end with tiny counts and writes well-formed JSON and a table (no timing checks)."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from mgedeploy import paths
+
+ROOT = paths.REPO_ROOT
+
+
+def test_int8_writes_json_and_table(tmp_path):
+    env = dict(os.environ, RUNFILES_DIR=os.path.dirname(ROOT))
+    result = subprocess.run([os.path.join(ROOT, "bench", "int8"), "--crops", "4", "--rounds", "1", "--iters", "2",
+                             "--output_dir", str(tmp_path)], capture_output=True, text=True, env=env, timeout=900)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads((tmp_path / "int8.json").read_text())
+    assert report["crops"] == 4 and 0 <= report["crops_top1_agree"] <= 4
+    assert report["calibration_inputs"] > 0
+    assert not {"chelsea.png", "coffee.png"} & set(report["calibration_photos"])  # never the test photos
+    assert {p["photo"] for p in report["photos"]} == {"cat.jpg", "coffee.jpg"}
+    precisions = {row["precision"] for row in report["rows"]}
+    assert precisions == {"fp32", "int8"}
+    for row in report["rows"]:
+        assert row["median_ms"] is None or row["median_ms"] > 0
+    assert (tmp_path / "int8.md").read_text().count("| int8 |") == 2
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))
