@@ -127,6 +127,8 @@ FLAG_CASES = [
     ("--topk 2000", ["--topk", "2000"], "more than the model's 1000 classes"),
     ("--threads 0", ["--threads", "0"], "--threads must be a positive integer"),
     ("--threads -1", ["--threads", "-1"], "--threads must be a positive integer"),
+    ("--topk abc", ["--topk", "abc"], "--topk"),
+    ("--lite_options fast", ["--lite_options", "fast"], "--lite_options"),
 ]
 
 

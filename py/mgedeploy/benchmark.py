@@ -24,7 +24,7 @@ quiet.import_megengine()
 
 import numpy as np  # noqa: E402
 
-from mgedeploy import contract, paths, preprocess  # noqa: E402
+from mgedeploy import cli, contract, paths, preprocess  # noqa: E402
 
 MODEL = flags.DEFINE_string("model", "efficientnet_lite0_deploy.mge", "The exported .mge model.", short_name="m")
 RUNTIME = flags.DEFINE_enum("runtime", "lite", ["lite", "eager", "onnxruntime"], "What runs the model.")
@@ -206,4 +206,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=cli.flags_parser("benchmark"))

@@ -18,3 +18,17 @@ def positive(name, value):
     if value < 1:
         raise UsageError("%s must be a positive integer, got %d" % (name, value))
     return value
+
+
+def flags_parser(program):
+    """For app.run(main, flags_parser=...): a malformed flag value (`--topk abc`) becomes one line
+    and exit status 2, like every other usage error, instead of absl's two-line FATAL message."""
+    from absl import flags
+
+    def parse(argv):
+        try:
+            return flags.FLAGS(argv)
+        except flags.Error as e:
+            sys.exit(report_usage_error(program, e))
+
+    return parse

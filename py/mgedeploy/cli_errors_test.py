@@ -32,14 +32,6 @@ def assert_one_line_error(result, *words):
         assert word in lines[0], lines[0]
 
 
-def assert_flag_parse_error(result, *words):
-    """absl rejects malformed flags itself: exit 1, its two-line message."""
-    assert result.returncode == 1, result.stderr
-    assert "Traceback" not in result.stderr, result.stderr
-    for word in words:
-        assert word in result.stderr, result.stderr
-
-
 def assert_usage_error(result, *words):
     """Our own argument checks: exit 2 and one line, as the C++ programs do."""
     assert result.returncode == 2, result.stderr
@@ -70,7 +62,8 @@ def saved_state(tmp_path):
 # ---- export ----
 
 def test_export_unknown_model(tmp_path):
-    assert_flag_parse_error(run(EXPORT, "--model", "resnet50", "--output", str(tmp_path / "m.mge")), "resnet50")
+    # absl rejects the value while parsing; cli.flags_parser makes that one line and exit 2 too.
+    assert_usage_error(run(EXPORT, "--model", "resnet50", "--output", str(tmp_path / "m.mge")), "resnet50")
     assert os.listdir(tmp_path) == []
 
 

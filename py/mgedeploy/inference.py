@@ -100,4 +100,4 @@ def classify(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=cli.flags_parser("inference"))
