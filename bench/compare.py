@@ -11,11 +11,9 @@ Writes bench/results/latest.json, latest.md (the table) and latest.png (a bar ch
 Usage: bazel run //bench:compare -- [--iters 50] [--repeats 3] [--models efficientnet_lite0,snetv2_x100]
          [--threads 1,2] [--output_dir bench/results] [--fast_run_cache_dir ~/.cache/megdeploy/fastrun]
 """
-import json
 import os
 import platform
 import random
-import subprocess
 import sys
 import time
 
@@ -28,7 +26,7 @@ quiet.import_megengine()
 import numpy as np  # noqa: E402
 
 from mgedeploy import contract, eager_model, lite_runner, lite_tuning, onnx_export, paths, preprocess  # noqa: E402
-from bench import chart, machine  # noqa: E402
+from bench import chart, machine, results_io  # noqa: E402
 
 ITERS = flags.DEFINE_integer("iters", 50, "Timed iterations per configuration per round.", lower_bound=1)
 WARMUP = flags.DEFINE_integer("warmup", 5, "Untimed iterations per run.", lower_bound=0)
@@ -87,12 +85,10 @@ def progress(round_index, run_index, runs):
 
 
 def run(command, iters):
-    result = subprocess.run(command + ["--iters", str(iters)], capture_output=True, text=True,
-                            timeout=RUN_TIMEOUT_SECONDS)
-    if result.returncode != 0:
-        raise RuntimeError("%s failed: %s" % (" ".join(os.path.basename(c) for c in command[:2]),
-                                              (result.stderr.strip().splitlines() or ["no message"])[-1]))
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    result, what = results_io.run_json(command + ["--iters", str(iters)], RUN_TIMEOUT_SECONDS)
+    if result is None:
+        raise RuntimeError("%s %s" % (" ".join(os.path.basename(c) for c in command[:2]), what))
+    return result
 
 
 def check_onnxruntime_agrees(name):
@@ -123,10 +119,8 @@ def main(argv):
     if unknown:
         raise app.UsageError("unknown model(s): %s" % ", ".join(unknown))
     threads = [int(t) for t in THREADS.value]
-    out_dir = paths.user_path(OUTPUT_DIR.value) if OUTPUT_DIR.value else os.path.join(
-        os.environ.get("BUILD_WORKSPACE_DIRECTORY", os.getcwd()), "bench", "results")
+    out_dir = results_io.output_dir(OUTPUT_DIR.value)
     cache_dir = paths.user_path(CACHE_DIR.value or "~/.cache/megdeploy/fastrun")
-    os.makedirs(out_dir, exist_ok=True)
     os.makedirs(cache_dir, exist_ok=True)
     started = time.time()
     try:
@@ -151,7 +145,7 @@ def main(argv):
                 samples[i] += result["samples_ms"]
                 rounds[i].append(result["median_ms"])
                 meta.setdefault(i, result)
-    except (RuntimeError, subprocess.TimeoutExpired, contract.ContractError, lite_runner.ModelError) as e:
+    except (RuntimeError, contract.ContractError, lite_runner.ModelError) as e:
         print("compare: %s" % e, file=sys.stderr)
         quiet.drop_native_output()
         return 1
@@ -171,19 +165,12 @@ def main(argv):
         })
     report = {"machine": machine.describe(), "macs": macs, "iters_per_round": ITERS.value, "repeats": REPEATS.value,
               "python": platform.python_version(), "duration_s": round(time.time() - started, 1), "rows": rows}
-    write(os.path.join(out_dir, "latest.json"), json.dumps(report, indent=1) + "\n")
     table = markdown(report)
-    write(os.path.join(out_dir, "latest.md"), table)
+    results_io.save(out_dir, "latest", report, table)
     chart.write_png(rows, os.path.join(out_dir, "latest.png"))
     print(table)
     print("Wrote %s/latest.{json,md,png} in %.0f s" % (paths.shown(out_dir), time.time() - started))
     return 0
-
-
-def write(path, text):
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.replace(path + ".tmp", path)
 
 
 def markdown(report):

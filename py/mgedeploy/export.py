@@ -108,6 +108,7 @@ def export(name, output, image):
         print("  " + labels.format_line(rank, names[index], float(eager[0, index])))
 
     tmp = output + ".tmp"
+    cache = output + lite_runner.FAST_RUN_CACHE_SUFFIX
     try:
         start = time.perf_counter()
         try:
@@ -124,7 +125,6 @@ def export(name, output, image):
             raise ExportError("%s: Lite's output differs from the eager model by %.3g > %g; nothing written"
                               % (output, diff, LITE_TOLERANCE))
 
-        cache = output + lite_runner.FAST_RUN_CACHE_SUFFIX
         lite_settings = lite_tuning.choose(tmp, INPUT_NAME, sample, eager, LITE_TOLERANCE, cache)
         info = contract.make(name, INPUT_NAME, sample.shape, runner.output_name, eager.shape[1], spec, names,
                              source, tmp, lite_settings)
@@ -135,7 +135,7 @@ def export(name, output, image):
             os.remove(cache)  # an earlier export's cache, which this contract does not name
         os.replace(tmp, output)
     finally:
-        for leftover in (tmp, output + lite_runner.FAST_RUN_CACHE_SUFFIX + ".tmp"):
+        for leftover in (tmp, cache + ".tmp"):
             if os.path.exists(leftover):
                 os.remove(leftover)
     print("Wrote %s and its contract %s" % (paths.shown(output), paths.shown(contract.path_for(output))))

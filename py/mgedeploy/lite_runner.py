@@ -56,6 +56,14 @@ class LiteOptions:
         self.fast_run = fast_run or bool(fast_run_cache)
         self.fast_run_cache = fast_run_cache  # read if it exists; save_fast_run_cache() writes it
 
+    @classmethod
+    def from_settings(cls, settings, fast_run_cache=None, safe_only=False):
+        """From a contract's "lite" section (or a lite_tuning candidate); safe_only drops what is
+        tied to the CPU the settings were chosen on (NCHW88, fast-run kernels)."""
+        return cls(bool(settings.get("weight_preprocess")), int(settings.get("record_level", 0)),
+                   nchw88=bool(settings.get("nchw88")) and not safe_only,
+                   fast_run_cache=None if safe_only else fast_run_cache)
+
 
 FAST_RUN_CACHE_SUFFIX = ".fastrun"
 CHOICES = ("best", "default")
@@ -72,7 +80,7 @@ def options_for(info, model_path, choice):
 
     if lite.get("cpu") != lite_tuning.cpu_fingerprint():
         # NCHW88 can deadlock on some CPUs and fast-run choices are per CPU: only the safe part.
-        return (LiteOptions(bool(lite.get("weight_preprocess")), int(lite.get("record_level", 0))),
+        return (LiteOptions.from_settings(lite, safe_only=True),
                 "%s: Lite settings were chosen on another CPU: using the safe part (re-export here for the "
                 "fastest)" % contract.path_for(model_path))
     cache, note = lite.get("fast_run_cache"), None
@@ -86,8 +94,7 @@ def options_for(info, model_path, choice):
             # Lite itself crashes on a damaged cache (measured): it never gets one.
             raise ModelError("%s: fast-run cache does not match its contract %s: re-export, or copy it with the "
                              "model" % (cache, contract.path_for(model_path)))
-    return LiteOptions(bool(lite.get("weight_preprocess")), int(lite.get("record_level", 0)),
-                       bool(lite.get("nchw88")), fast_run_cache=cache), note
+    return LiteOptions.from_settings(lite, fast_run_cache=cache), note
 
 
 class LiteClassifier:

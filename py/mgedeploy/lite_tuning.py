@@ -127,8 +127,7 @@ def _runner(name, model_path, input_name, cache_path):
     from mgedeploy import lite_runner
 
     settings = candidate_settings(name, cache_path)
-    options = lite_runner.LiteOptions(settings["weight_preprocess"], settings["record_level"], settings["nchw88"],
-                                      fast_run_cache=settings.get("fast_run_cache"))
+    options = lite_runner.LiteOptions.from_settings(settings, fast_run_cache=settings.get("fast_run_cache"))
     return lite_runner.LiteClassifier(model_path, input_name, options=options)
 
 
