@@ -19,13 +19,18 @@ import time
 
 from absl import app, flags
 
-from mgedeploy import quiet
+from mgedeploy.cli import quiet
 
 quiet.import_megengine()
 
 import numpy as np  # noqa: E402
 
-from mgedeploy import contract, eager_model, lite_runner, lite_tuning, onnx_export, paths, preprocess  # noqa: E402
+from mgedeploy import contract, preprocess  # noqa: E402
+from mgedeploy.cli import paths  # noqa: E402
+from mgedeploy.lite import options as lite_options  # noqa: E402
+from mgedeploy.lite import runner as lite_runner  # noqa: E402
+from mgedeploy.onnx_peer import graph as onnx_export  # noqa: E402
+from mgedeploy.weights import eager as eager_model  # noqa: E402
 from bench import chart, machine, results_io  # noqa: E402
 
 ITERS = flags.DEFINE_integer("iters", 50, "Timed iterations per configuration per round.", lower_bound=1)
@@ -33,16 +38,17 @@ WARMUP = flags.DEFINE_integer("warmup", 5, "Untimed iterations per run.", lower_
 REPEATS = flags.DEFINE_integer("repeats", 3, "Rounds; each runs every configuration once.", lower_bound=1)
 MODELS = flags.DEFINE_list("models", ["efficientnet_lite0", "snetv2_x100"], "Models to compare.")
 THREADS = flags.DEFINE_list("threads", ["1", "2"], "Thread counts.")
-OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Where results go (default: bench/results in the source tree).")
+OUTPUT_DIR = flags.DEFINE_string("output_dir", None, results_io.OUTPUT_DIR_HELP)
 CACHE_DIR = flags.DEFINE_string("fast_run_cache_dir", None,
                                 "Fast-run caches (default: ~/.cache/megdeploy/fastrun).")
 SEED = flags.DEFINE_integer("seed", 0, "Seed of the run order shuffle.")
 
 PY_BENCHMARK = os.path.join(paths.REPO_ROOT, "py", "benchmark")
 CC_BENCHMARK = os.path.join(paths.REPO_ROOT, "cc", "benchmark")
-# The exact option sets export chooses between (py/mgedeploy/lite_tuning.py): weight preprocessing
+# The exact option sets export chooses between (py/mgedeploy/lite/tuning.py): weight preprocessing
 # and a recorded computing sequence, with either fast-run kernels (cached) in NCHW or NCHW88.
-BEST_LITE_OPTIONS = ["--weight_preprocess", "--record_level", "1"]
+BEST_LITE_OPTIONS = ["--lite_options", "default", "--weight_preprocess", "--record_level", "1"]
+DEFAULT_LITE_OPTIONS = ["--lite_options", "default"]
 RUN_TIMEOUT_SECONDS = 900
 
 
@@ -57,15 +63,16 @@ def configurations(models, threads, cache_dir):
         info = contract.read(model)
         digest = info["mge_file"]["sha256"][:12]
         # NCHW88 can deadlock on some CPUs: timed only where export's child-process probe ran it.
-        nchw88_safe = ("nchw88" in info.get("lite", {}).get("median_ms", {})
-                       and info["lite"].get("cpu") == lite_tuning.cpu_fingerprint())
+        lite = info.get("lite", {})
+        nchw88_safe = ((lite.get("nchw88") or "nchw88" in lite.get("median_ms", {}))
+                       and lite.get("cpu") == lite_options.cpu_fingerprint())
         for t in threads:
             common = ["--threads", str(t), "--warmup", str(WARMUP.value), "--json"]
             cache = os.path.join(cache_dir, "%s-%s-%sthreads.cache" % (name, digest, t))
             configs += [
                 (name, "eager", [PY_BENCHMARK, "-m", model, "--runtime", "eager"] + common),
-                (name, "lite_py", [PY_BENCHMARK, "-m", model, "--runtime", "lite"] + common),
-                (name, "lite_cc", [CC_BENCHMARK, model] + common),
+                (name, "lite_py", [PY_BENCHMARK, "-m", model, "--runtime", "lite"] + DEFAULT_LITE_OPTIONS + common),
+                (name, "lite_cc", [CC_BENCHMARK, model] + DEFAULT_LITE_OPTIONS + common),
                 (name, "lite_cc", [CC_BENCHMARK, model, "--fast_run_cache", cache] + BEST_LITE_OPTIONS + common),
                 (name, "onnxruntime", [PY_BENCHMARK, "-m", model, "--runtime", "onnxruntime"] + common),
             ]
@@ -100,7 +107,7 @@ def check_onnxruntime_agrees(name):
     session = onnxruntime.InferenceSession(
         onnx_export.build(name, eager_model.from_contract(info)).SerializeToString(),
         providers=["CPUExecutionProvider"])
-    lite = lite_runner.LiteClassifier(model, info["input"]["name"])
+    lite = lite_runner.LiteRunner(model, info["input"]["name"])
     for photo in sorted(os.listdir(os.path.join(paths.REPO_ROOT, "testdata"))):
         if not photo.endswith(".jpg"):
             continue

@@ -20,14 +20,18 @@ import time
 
 from absl import app, flags
 
-from mgedeploy import quiet
+from mgedeploy.cli import quiet
 
 quiet.import_megengine()
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from mgedeploy import labels, lite_tuning, models, paths, preprocess, tracing, weights  # noqa: E402
+from mgedeploy import labels, models, preprocess  # noqa: E402
+from mgedeploy.cli import paths  # noqa: E402
+from mgedeploy.exporting import tracing  # noqa: E402
+from mgedeploy.lite import tuning as lite_tuning  # noqa: E402
+from mgedeploy.weights import sources as weights  # noqa: E402
 from mgedeploy.models import efficientnet_lite_int8  # noqa: E402
 from bench import lite0_variant, machine, results_io  # noqa: E402
 
@@ -35,7 +39,7 @@ CROPS = flags.DEFINE_integer("crops", 300, "Augmented crops of the test photos f
 ROUNDS = flags.DEFINE_integer("rounds", 3, "Timing rounds; each runs every configuration once.", lower_bound=1)
 ITERS = flags.DEFINE_integer("iters", 50, "Timed iterations per configuration per round.", lower_bound=1)
 SEED = flags.DEFINE_integer("seed", 0, "Seed of the crops and of the run order.")
-OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Where results go (default: bench/results in the source tree).")
+OUTPUT_DIR = flags.DEFINE_string("output_dir", None, results_io.OUTPUT_DIR_HELP)
 
 CC_BENCHMARK = os.path.join(paths.REPO_ROOT, "cc", "benchmark")
 MODEL = lite0_variant.MODEL
@@ -121,7 +125,7 @@ def main(argv):
         }
         sample_path = os.path.join(tmp, "sample.npy")
         np.save(sample_path, sample)
-        probe, _ = lite_tuning.run_child(["check", "nchw88", fp32_path, tracing.INPUT_NAME, sample_path,
+        probe, _ = lite_tuning.run_probe(["check", "nchw88", fp32_path, tracing.INPUT_NAME, sample_path,
                                           os.path.join(tmp, "probe.npy"), ""], lite_tuning.TIMEOUT_S["nchw88"])
         if probe is not None:
             configs[("fp32", "weight_preprocess+record1+nchw88")] = [CC_BENCHMARK, fp32_path, "--nchw88"] + FAST

@@ -1,20 +1,13 @@
 """//bench:int8 runs end to end with tiny counts and writes well-formed JSON and a table (no timing checks)."""
 import json
 import os
-import subprocess
-import sys
 
-import pytest
-
-from mgedeploy import paths
-
-ROOT = paths.REPO_ROOT
+from tests import testing
 
 
 def test_int8_writes_json_and_table(tmp_path):
-    env = dict(os.environ, RUNFILES_DIR=os.path.dirname(ROOT))
-    result = subprocess.run([os.path.join(ROOT, "bench", "int8"), "--crops", "4", "--rounds", "1", "--iters", "2",
-                             "--output_dir", str(tmp_path)], capture_output=True, text=True, env=env, timeout=900)
+    result = testing.run(os.path.join(testing.ROOT, "bench", "int8"), "--crops", "4", "--rounds", "1", "--iters", "2",
+                         "--output_dir", str(tmp_path), timeout=900)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads((tmp_path / "int8.json").read_text())
     assert report["crops"] == 4 and 0 <= report["crops_top1_agree"] <= 4
@@ -29,4 +22,4 @@ def test_int8_writes_json_and_table(tmp_path):
 
 
 if __name__ == "__main__":
-    sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))
+    testing.main(__file__)

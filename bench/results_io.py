@@ -3,13 +3,17 @@ import json
 import os
 import subprocess
 
-from mgedeploy import paths
+from mgedeploy.cli import paths
+
+# Outside the source tree, so that running a benchmark never dirties a checkout; recorded results
+# are written to bench/results only when asked (--output_dir bench/results).
+DEFAULT_DIR = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "megdeploy", "bench")
+OUTPUT_DIR_HELP = "Where results go (default: %s; --output_dir bench/results records them)." % DEFAULT_DIR
 
 
 def output_dir(flag_value):
-    """--output_dir, else bench/results in the source tree (bazel run) or the current directory."""
-    directory = paths.user_path(flag_value) if flag_value else os.path.join(
-        os.environ.get("BUILD_WORKSPACE_DIRECTORY", os.getcwd()), "bench", "results")
+    """--output_dir (relative to where the user ran `bazel run`), else DEFAULT_DIR."""
+    directory = paths.user_path(flag_value) if flag_value else DEFAULT_DIR
     os.makedirs(directory, exist_ok=True)
     return directory
 

@@ -19,7 +19,7 @@ import time
 
 from absl import app, flags
 
-from mgedeploy import quiet
+from mgedeploy.cli import quiet
 
 quiet.import_megengine()
 
@@ -27,13 +27,15 @@ import megengine  # noqa: E402
 import megengine.functional as F  # noqa: E402
 import numpy as np  # noqa: E402
 
-from mgedeploy import paths, preprocess, weights  # noqa: E402
+from mgedeploy import preprocess  # noqa: E402
+from mgedeploy.cli import paths  # noqa: E402
+from mgedeploy.weights import sources as weights  # noqa: E402
 from mgedeploy.models import efficientnet_lite  # noqa: E402
 from bench import lite0_variant, machine, results_io  # noqa: E402
 
 ROUNDS = flags.DEFINE_integer("rounds", 3, "Rounds; each runs every step once.", lower_bound=1)
 ITERS = flags.DEFINE_integer("iters", 50, "Timed iterations per step per round.", lower_bound=1)
-OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Where results go (default: bench/results in the source tree).")
+OUTPUT_DIR = flags.DEFINE_string("output_dir", None, results_io.OUTPUT_DIR_HELP)
 
 CC_BENCHMARK = os.path.join(paths.REPO_ROOT, "cc", "benchmark")
 PY_BENCHMARK = os.path.join(paths.REPO_ROOT, "py", "benchmark")

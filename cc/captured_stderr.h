@@ -1,10 +1,16 @@
 // Holds file descriptor 2 in a temp file for a scope, so that what a library prints there while it
 // fails (Lite's "LITE[ERR] ..." log, libpng's "libpng error: ...") does not turn our one-line error
 // into two, and can still be used as the reason when the library's own error text is empty.
+//
+// fd 2 belongs to the whole process, so captures are serialised: a CapturedStderr holds a
+// process-wide (recursive) lock from construction to Release(), and a second thread's capture waits
+// for it. Otherwise two overlapping captures would restore each other's temp file as stderr for
+// good. Keep captured scopes short (a model load).
 #ifndef CC_CAPTURED_STDERR_H_
 #define CC_CAPTURED_STDERR_H_
 
 #include <cstdio>
+#include <mutex>
 #include <string>
 
 namespace megdeploy {
@@ -22,6 +28,7 @@ class CapturedStderr {
   int real_fd() const { return saved_ >= 0 ? saved_ : 2; }
 
  private:
+  std::unique_lock<std::recursive_mutex> lock_;
   std::FILE* file_ = nullptr;
   int saved_ = -1;
 };

@@ -1,6 +1,9 @@
 // The model contract written by //py:export next to each model (`<model>.mge.json`; format and
-// meaning in py/mgedeploy/contract.py): input name and shape, preprocessing spec, class names.
-// Reading it is how the C++ programs share one source of truth with Python.
+// meaning in py/mgedeploy/contract.py): input name and shape, preprocessing spec, class names, the
+// Lite settings export chose. Reading it is how the C++ programs share one source of truth with
+// Python. ValidateContract is the twin of contract.validate in Python: the same rules, in the same
+// order, with the same words; //tests:contract_conformance_test feeds both the cases in
+// testdata/contracts/cases.json.
 #ifndef CC_CONTRACT_H_
 #define CC_CONTRACT_H_
 
@@ -9,7 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "cc/cpu_fingerprint.h"
+#include <nlohmann/json.hpp>
+
+#include "cc/lite_options.h"
+#include "cc/model_files.h"
 
 namespace megdeploy {
 
@@ -26,18 +32,6 @@ struct PreprocessSpec {
   std::array<float, 3> std{};
 };
 
-// The Lite settings export measured fastest and recorded ("lite" in the contract; see
-// py/mgedeploy/lite_tuning.py).
-struct LiteSettings {
-  bool recorded = false;  // the contract has a "lite" section
-  CpuFingerprint cpu;     // the CPU they were chosen on
-  bool weight_preprocess = false;
-  int record_level = 0;
-  bool nchw88 = false;
-  std::string fast_run_cache;  // a file name beside the model; empty: none recorded
-  std::string fast_run_cache_sha256;
-};
-
 struct Contract {
   std::string model;
   std::string input_name;
@@ -46,16 +40,20 @@ struct Contract {
   std::vector<std::string> labels;
   bool meaningful_weights = true;  // false for the seeded random init used by tests
   LiteSettings lite;               // all defaults when the contract records none
+  size_t mge_size = 0;
+  std::string mge_sha256;
 };
 
-std::string ContractPathFor(const std::string& model_path);
+// Checks parsed JSON against the contract rules and returns the contract; throws ContractError
+// "<path>: <reason>" (the reasons word for word as Python's).
+Contract ValidateContract(const nlohmann::json& json, const std::string& path);
 
-// Reads and validates the contract of `model_path`, including that the model file's size and
-// sha256 are the ones recorded at export. Throws ContractError naming the file and the problem.
+// Reads and validates a contract file (not yet checked against its model).
+Contract LoadContract(const std::string& path);
+
+// The contract of `model_path`, validated, and the model file's size and SHA-256 checked against
+// the ones recorded at export. Throws ContractError naming the file and the problem.
 Contract ReadContract(const std::string& model_path);
-
-// Reads a whole file; throws std::runtime_error("<path>: cannot read <what>: <reason>").
-std::string ReadFile(const std::string& path, const std::string& what);
 
 }  // namespace megdeploy
 

@@ -45,14 +45,19 @@ std::string LastLogLine(const std::string& log) {
 void CheckModelFile(const std::string& path) {
   struct stat info;
   if (stat(path.c_str(), &info) != 0) {
-    throw LiteError(path + ": cannot open model: " + (errno == ENOENT ? "model file not found" : std::strerror(errno)));
+    const std::string reason = errno == ENOENT  ? "model file not found"
+                               : errno == ELOOP ? "symbolic link loop"
+                                                : std::strerror(errno);
+    throw LiteError(path + ": cannot open model: " + reason);
   }
   if (S_ISDIR(info.st_mode)) throw LiteError(path + ": is a directory, not a model file");
-  if (!S_ISREG(info.st_mode)) throw LiteError(path + ": not a regular file");
-  if (access(path.c_str(), R_OK) != 0) {
-    throw LiteError(path + ": cannot read model: " + std::strerror(errno));
-  }
+  if (!S_ISREG(info.st_mode)) throw LiteError(path + ": cannot open model: not a regular file");
+  if (access(path.c_str(), R_OK) != 0) throw LiteError(path + ": cannot read model: permission denied");
   if (info.st_size == 0) throw LiteError(path + ": model file is empty");
+  if (info.st_size > kMaxModelBytes) {
+    throw LiteError(path + ": model file is too big (" + std::to_string(info.st_size) + " bytes; the limit is " +
+                    std::to_string(kMaxModelBytes) + ")");
+  }
 }
 
 namespace {
@@ -136,20 +141,21 @@ std::vector<float> TensorView::ToVector() const {
   return std::vector<float>(values, values + bytes / DataTypeSize(layout.data_type));
 }
 
-Network::Network(const std::string& model_path, const NetworkOptions& options)
+Network::Network(const std::string& model_path, const LiteOptions& options, int threads)
     : model_path_(model_path), fast_run_cache_(options.fast_run_cache) {
   CheckModelFile(model_path);
-  if (options.threads < 1) throw LiteError("threads must be at least 1, got " + std::to_string(options.threads));
+  if (threads < 1) throw LiteError("threads must be at least 1, got " + std::to_string(threads));
+  // The one place C++ turns LiteOptions into Lite's config (Python: lite/runner.py, lite_config).
   LiteConfig config = *default_config();
   config.options.weight_preprocess = options.weight_preprocess;
-  config.options.const_shape = options.const_shape;
-  config.options.comp_node_seq_record_level = options.comp_node_seq_record_level;
-  config.options.enable_nchw44 = options.enable_nchw44;
-  config.options.enable_nchw88 = options.enable_nchw88;
+  config.options.const_shape = options.const_shape();
+  config.options.comp_node_seq_record_level = options.record_level;
+  config.options.enable_nchw44 = options.nchw44;
+  config.options.enable_nchw88 = options.nchw88;
   CheckLite(LITE_make_network(&handle_, config, *default_network_io()), model_path + ": creating a network");
   try {
-    CheckLite(LITE_set_cpu_threads_number(handle_, static_cast<size_t>(options.threads)),
-              model_path + ": setting " + std::to_string(options.threads) + " threads");
+    CheckLite(LITE_set_cpu_threads_number(handle_, static_cast<size_t>(threads)),
+              model_path + ": setting " + std::to_string(threads) + " threads");
     if (!options.fast_run_cache.empty()) {
       // A missing file starts an empty cache: the first run profiles and SaveFastRunCache writes it.
       CapturedStderr captured;

@@ -4,7 +4,7 @@
 // context (which call, which file, which tensor). A Network owns its handle and destroys it on every
 // path, including exceptions. Example:
 //
-//   megdeploy::Network net("model.mge", megdeploy::NetworkOptions{/*threads=*/2});
+//   megdeploy::Network net("model.mge", megdeploy::LiteOptions{}, /*threads=*/2);
 //   net.Input("data").CopyFrom(pixels);
 //   net.Forward();
 //   std::vector<float> probs = net.Output(0).ToVector();
@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "cc/lite_options.h"
 #include "lite_c/lite_c.h"
 
 namespace megdeploy {
@@ -29,22 +30,14 @@ class LiteError : public std::runtime_error {
 // Throws LiteError("<context>: <Lite's message>") when status is non-zero.
 void CheckLite(int status, const std::string& context);
 
-// Throws LiteError naming the file if it is missing, a directory, unreadable or empty: what Lite
-// would otherwise report confusingly, or not at all.
+// Throws LiteError naming the file if it is missing, a symbolic link loop, a directory, not a
+// regular file (a FIFO would block, /dev/zero never ends), unreadable, empty or over kMaxModelBytes:
+// what Lite would otherwise report confusingly, or not at all. The same checks and words as
+// check_model_file in py/mgedeploy/lite/runner.py.
 void CheckModelFile(const std::string& path);
 
-struct NetworkOptions {
-  int threads = 1;                  // CPU threads; set before the model is loaded.
-  bool weight_preprocess = false;   // transform weights once at load for faster kernels
-  bool const_shape = false;         // input shapes never change (allows record level > 0)
-  int comp_node_seq_record_level = 0;  // 1: record the kernel sequence and replay it
-  bool enable_nchw44 = false;
-  bool enable_nchw88 = false;
-  bool fast_run = false;            // profile kernels and keep the fastest (LITE_ALGO_PROFILE)
-  std::string fast_run_cache;       // non-empty: fast-run results are read from / saved to this file
-  bool layout_transform = false;    // global layout transform (searches layouts at load)
-  std::string profile_json;         // non-empty: write Lite's per-op profile there
-};
+// Lite reads the whole model into memory: refuse what cannot be a sane model before it does.
+constexpr long long kMaxModelBytes = 1LL << 30;
 
 // A view of a tensor owned by a Network; valid while the Network lives.
 class TensorView {
@@ -66,8 +59,9 @@ class TensorView {
 
 class Network {
  public:
-  // Loads `model_path`; throws LiteError naming the file and the reason.
-  Network(const std::string& model_path, const NetworkOptions& options);
+  // Loads `model_path` with `options` and `threads` CPU threads; throws LiteError naming the file
+  // and the reason. Not for several threads at once: give each thread its own Network.
+  Network(const std::string& model_path, const LiteOptions& options, int threads = 1);
   ~Network();
   Network(const Network&) = delete;
   Network& operator=(const Network&) = delete;

@@ -1,17 +1,32 @@
 #include "cc/preprocess.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cfenv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "cc/captured_stderr.h"
+#include "cc/image_size.h"
 
 namespace megdeploy {
 
-cv::Mat ReadBgr(const std::string& path) {
+cv::Mat ReadBgr(const std::string& path, long long max_pixels) {
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0) {
+    throw ImageError(path + ": cannot read image: " + (errno == ELOOP ? "symbolic link loop" : std::strerror(errno)));
+  }
+  if (S_ISDIR(info.st_mode)) throw ImageError(path + ": cannot read image: Is a directory");
+  if (!S_ISREG(info.st_mode)) throw ImageError(path + ": cannot read image: not a regular file");
+  if (info.st_size > kMaxImageBytes) {
+    throw ImageError(path + ": cannot read image: the file is too big (" + std::to_string(info.st_size) +
+                     " bytes; the limit is " + std::to_string(kMaxImageBytes) + ")");
+  }
   std::string raw;
   try {
     raw = ReadFile(path, "image");
@@ -19,6 +34,12 @@ cv::Mat ReadBgr(const std::string& path) {
     throw ImageError(e.what());
   }
   if (raw.empty()) throw ImageError(path + ": cannot read image: the file is empty");
+  const auto size = ImageSize(raw);
+  if (size && size->first * size->second > max_pixels) {
+    throw ImageError(path + ": image is too large: " + std::to_string(size->first) + "x" +
+                     std::to_string(size->second) + " pixels (the limit is " + std::to_string(max_pixels) +
+                     "; see --max_pixels)");
+  }
   cv::Mat image;
   CapturedStderr decoder_log;  // libpng / libjpeg complain on stderr about damaged files
   try {

@@ -18,9 +18,16 @@ class ImageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// What cannot be a sane image is refused before it is read or decoded, with the words of
+// py/mgedeploy/preprocess.py: anything but a regular file, files over kMaxImageBytes, images whose
+// header promises more than `max_pixels` pixels.
+constexpr long long kMaxImageBytes = 64LL << 20;  // the largest camera JPEGs are ~30 MB
+// 64 megapixels decode to 192 MB of BGR; larger photos than that are not classifier inputs.
+constexpr long long kDefaultMaxPixels = 64LL << 20;
+
 // Decodes any image OpenCV reads into 3-channel uint8 BGR (gray replicated, alpha dropped,
 // 16-bit scaled). Throws ImageError naming the file.
-cv::Mat ReadBgr(const std::string& path);
+cv::Mat ReadBgr(const std::string& path, long long max_pixels = kDefaultMaxPixels);
 
 // (height, width) after scaling the shorter side to resize_short: the long side is
 // int(resize_short * long / short), computed in double as Python does.

@@ -1,14 +1,24 @@
-// Four threads, each owning a Network on the same model, 50 runs each over the test photos: every
-// output must be bit-identical to the single-thread result for that photo.
+// Four threads, each owning a Network on the same model, 50 runs each over the test photos, while a
+// fifth thread keeps failing (loading random bytes: Lite refuses them, under the crash guard and
+// the stderr capture that every load arms). Every output must be bit-identical to the
+// single-thread result for that photo, every failure must be the expected one-line error, and
+// afterwards no crash guard may be left armed and fd 2 must be the original stderr.
 //
 // Usage: threads_test MODEL PHOTO...
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <fstream>
+#include <random>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "cc/contract.h"
+#include "cc/crash_guard.h"
 #include "cc/lite.h"
 #include "cc/preprocess.h"
 
@@ -16,6 +26,14 @@ namespace {
 
 constexpr int kThreads = 4;
 constexpr int kRunsPerThread = 50;
+constexpr int kFailures = 20;
+
+// Identifies the file behind a descriptor, to show fd 2 is the same after the threads.
+std::pair<dev_t, ino_t> FileOf(int fd) {
+  struct stat info {};
+  fstat(fd, &info);
+  return {info.st_dev, info.st_ino};
+}
 
 std::vector<float> Classify(megdeploy::Network& network, const std::string& input_name, const std::vector<float>& input) {
   network.Input(input_name).CopyFrom(input);
@@ -32,10 +50,18 @@ int main(int argc, char** argv) {
   }
   LITE_set_log_level(LITE_LOG_ERROR);
   const std::string model = argv[1];
+  const auto stderr_before = FileOf(2);
+  const std::string damaged = std::string(std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp") +
+                              "/threads_test_damaged.mge";
+  {
+    std::mt19937 random(7);
+    std::ofstream out(damaged, std::ios::binary);
+    for (int i = 0; i < 100000; ++i) out.put(static_cast<char>(random()));
+  }
   try {
     megdeploy::Contract contract = megdeploy::ReadContract(model);
     std::vector<std::vector<float>> inputs, expected;
-    megdeploy::Network reference(model, megdeploy::NetworkOptions{});
+    megdeploy::Network reference(model, megdeploy::LiteOptions{});
     for (int i = 2; i < argc; ++i) {
       inputs.push_back(megdeploy::PreprocessBgr(megdeploy::ReadBgr(argv[i]), contract.preprocess));
       expected.push_back(Classify(reference, contract.input_name, inputs.back()));
@@ -47,7 +73,7 @@ int main(int argc, char** argv) {
     for (int t = 0; t < kThreads; ++t) {
       threads.emplace_back([&, t] {
         try {
-          megdeploy::Network network(model, megdeploy::NetworkOptions{});
+          megdeploy::Network network(model, megdeploy::LiteOptions{});
           for (int i = 0; i < kRunsPerThread; ++i) {
             size_t photo = (t + i) % inputs.size();  // threads work on different photos at once
             std::vector<float> out = Classify(network, contract.input_name, inputs[photo]);
@@ -62,8 +88,32 @@ int main(int argc, char** argv) {
         }
       });
     }
+    int refused = 0;
+    std::string unexpected;
+    threads.emplace_back([&] {
+      for (int i = 0; i < kFailures; ++i) {
+        try {
+          megdeploy::Network network(damaged, megdeploy::LiteOptions{});
+          unexpected = "random bytes loaded as a model";
+        } catch (const megdeploy::LiteError& e) {
+          const std::string what = e.what();
+          if (what.find("Lite cannot load the model") != std::string::npos && what.find('\n') == std::string::npos) {
+            ++refused;
+          } else {
+            unexpected = what;
+          }
+        }
+      }
+    });
     for (std::thread& thread : threads) thread.join();
     int failures = 0;
+    std::printf("failing thread: %d of %d loads refused with one line%s%s\n", refused, kFailures,
+                unexpected.empty() ? "" : "; unexpected: ", unexpected.c_str());
+    failures += (refused == kFailures ? 0 : 1);
+    const int armed = megdeploy_crash_guard_armed_count();
+    const bool same_stderr = FileOf(2) == stderr_before;
+    std::printf("crash guards left armed: %d; fd 2 is the original stderr: %s\n", armed, same_stderr ? "yes" : "no");
+    failures += armed + (same_stderr ? 0 : 1);
     for (int t = 0; t < kThreads; ++t) {
       std::printf("thread %d: %d runs, %d differ from the single-thread output%s%s\n", t, runs[t], mismatches[t],
                   errors[t].empty() ? "" : "; error: ", errors[t].c_str());

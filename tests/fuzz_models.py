@@ -27,7 +27,8 @@ import time
 
 from absl import app, flags
 
-from mgedeploy import contract, paths
+from mgedeploy import contract
+from mgedeploy.cli import paths
 
 MUTANTS = flags.DEFINE_integer("mutants", 1000, "How many mutants.", lower_bound=1)
 SEED = flags.DEFINE_integer("seed", 0, "Seed of the mutations.")

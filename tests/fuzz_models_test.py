@@ -1,10 +1,7 @@
 """A short fuzz run (50 mutants): no hang, no death by signal, no unclean exit in either CLI."""
-import sys
-
-import pytest
 from absl import flags
 
-from tests import fuzz_models
+from tests import fuzz_models, testing
 
 SHORT_RUN = 50
 
@@ -20,4 +17,4 @@ def test_short_fuzz():
 
 
 if __name__ == "__main__":
-    sys.exit(pytest.main([__file__, "-q", "-s", "-p", "no:cacheprovider"]))
+    testing.main(__file__, "-s")

@@ -1,1 +1,32 @@
-"""MegEngine model export and megenginelite inference: the Python half of the project."""
+"""mgedeploy: export MegEngine classifiers to `.mge` and run them with MegEngine Lite.
+
+The public API (see the README, "Python API"):
+
+    from mgedeploy import Classifier
+    classifier = Classifier("efficientnet_lite0_deploy.mge")
+    print(classifier.classify(["testdata/cat.jpg"], topk=5))
+
+Importing this package loads nothing and changes nothing in the host process: no megengine, no
+stderr redirection, no signal handlers. Names are loaded on first use.
+"""
+__version__ = "0.5.0"
+
+__all__ = ["Classifier", "ContractError", "ImageError", "ModelError", "__version__"]
+
+_LAZY = {
+    "Classifier": ("mgedeploy.classifier", "Classifier"),
+    "ContractError": ("mgedeploy.contract", "ContractError"),
+    "ImageError": ("mgedeploy.preprocess", "ImageError"),
+    "ModelError": ("mgedeploy.lite.runner", "ModelError"),
+}
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError("module 'mgedeploy' has no attribute %r" % name)
+    import importlib
+
+    module, attribute = _LAZY[name]
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value

@@ -8,9 +8,22 @@ Geometry (basecls / the MegEngine tutorial): resize the uint8 image so that its 
 then crop `crop` x `crop` at offsets `int(round((side - crop) / 2))` (Python's round: halves go to
 even), then float32 `(x - mean) / std` per channel in `color` order, HWC -> NCHW with a batch of 1.
 Images are decoded as 3-channel BGR: grayscale is replicated, alpha dropped, 16-bit scaled to 8.
+Before decoding, what cannot be a sane image is refused at once (the same rules and words as
+cc/preprocess.cc): anything but a regular file (a FIFO would block, /dev/zero never ends), files
+over MAX_IMAGE_BYTES, and images whose header promises more than `max_pixels` pixels.
 """
+import errno
+import os
+import stat
+
 import cv2
 import numpy as np
+
+from mgedeploy.image_size import image_size
+
+MAX_IMAGE_BYTES = 64 << 20  # the largest camera JPEGs are ~30 MB
+# 64 megapixels decode to 192 MB of BGR; larger photos than that are not classifier inputs.
+DEFAULT_MAX_PIXELS = 64 << 20
 
 SPECS = {
     # basecls ImageNet statistics, in BGR order (cv2.imread's order), 0-255 scale.
@@ -36,19 +49,41 @@ class ImageError(ValueError):
     """The file is missing, unreadable, or not an image OpenCV can decode."""
 
 
-def read_bgr(path):
-    """Decodes any image OpenCV reads into a 3-channel uint8 BGR array."""
+def read_encoded(path):
+    """The file's bytes, after refusing what is not a regular file or is over MAX_IMAGE_BYTES."""
     try:
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise ImageError("%s: cannot read image: Is a directory" % path)
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageError("%s: cannot read image: not a regular file" % path)
+        if info.st_size > MAX_IMAGE_BYTES:
+            raise ImageError("%s: cannot read image: the file is too big (%d bytes; the limit is %d)"
+                             % (path, info.st_size, MAX_IMAGE_BYTES))
         with open(path, "rb") as f:
-            raw = f.read()
+            return f.read(MAX_IMAGE_BYTES + 1)
     except OSError as e:
-        raise ImageError("%s: cannot read image: %s" % (path, e.strerror or e)) from e
+        reason = "symbolic link loop" if e.errno == errno.ELOOP else e.strerror or e
+        raise ImageError("%s: cannot read image: %s" % (path, reason)) from e
+
+
+def decode_bgr(raw, name, max_pixels=DEFAULT_MAX_PIXELS):
+    """Encoded image bytes -> 3-channel uint8 BGR; `name` is what errors call the image."""
     if not raw:
-        raise ImageError("%s: cannot read image: the file is empty" % path)
+        raise ImageError("%s: cannot read image: the file is empty" % name)
+    size = image_size(raw)
+    if size is not None and size[0] * size[1] > max_pixels:
+        raise ImageError("%s: image is too large: %dx%d pixels (the limit is %d; see --max_pixels)"
+                         % (name, size[0], size[1], max_pixels))
     image = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
-        raise ImageError("%s: not an image OpenCV can decode" % path)
+        raise ImageError("%s: not an image OpenCV can decode" % name)
     return image
+
+
+def read_bgr(path, max_pixels=DEFAULT_MAX_PIXELS):
+    """Decodes any image OpenCV reads into a 3-channel uint8 BGR array."""
+    return decode_bgr(read_encoded(path), path, max_pixels)
 
 
 def resized_size(height, width, resize_short):
@@ -77,5 +112,5 @@ def preprocess_bgr(image, spec):
     return np.ascontiguousarray(normalised.transpose(2, 0, 1)[np.newaxis])
 
 
-def load(path, spec):
-    return preprocess_bgr(read_bgr(path), spec)
+def load(path, spec, max_pixels=DEFAULT_MAX_PIXELS):
+    return preprocess_bgr(read_bgr(path, max_pixels), spec)

@@ -1,0 +1,94 @@
+"""Classifier: an exported model, loaded once, classifying images from paths, bytes or arrays.
+
+    from mgedeploy import Classifier
+    classifier = Classifier("efficientnet_lite0_deploy.mge")
+    for record in classifier.classify(["testdata/cat.jpg", "testdata/coffee.jpg"], topk=3):
+        print(record["image"], record["top"][0]["name"])
+
+Each record is what `//py:inference --json` prints: {"model", "image", "top": [{"index", "name",
+"probability"}, ...]}. The model's contract (`<model>.json`) must be beside it; it is checked
+(SHA-256) before Lite reads the model, which is what protects an application from a damaged copy
+(the crash guard is for programs only: lite/crash_guard.py says why).
+A Classifier is not for several threads at once: give each thread its own.
+"""
+import os
+
+import numpy as np
+
+from mgedeploy import contract, preprocess
+from mgedeploy.lite import options as lite_options
+from mgedeploy.lite import runner as lite_runner
+
+ModelError = lite_runner.ModelError
+ContractError = contract.ContractError
+ImageError = preprocess.ImageError
+SettingsError = lite_options.SettingsError
+
+
+def top_classes(probs, names, k):
+    """The k most probable classes, highest first; ties keep the lower index (stable)."""
+    order = np.argsort(-probs, kind="stable")[:k]
+    return [{"index": int(i), "name": names[i], "probability": float(probs[i])} for i in order]
+
+
+class Classifier:
+    """Loads `model_path` and its contract. threads: Lite's CPU threads. lite_options: "best" (the
+    settings export chose for this machine, recorded in the contract) or "default" (Lite's own).
+    Raises ContractError, ModelError or SettingsError, each one line naming the file."""
+
+    def __init__(self, model_path, threads=1, lite_options="best", max_pixels=preprocess.DEFAULT_MAX_PIXELS):
+        self.model_path = os.fspath(model_path)
+        lite_runner.check_model_file(self.model_path)
+        self.contract = contract.read(self.model_path)
+        self.labels = self.contract["labels"]
+        self.max_pixels = max_pixels
+        options, self.note = lite_options_for(self.contract, self.model_path, lite_options)
+        self.runner = lite_runner.LiteRunner(self.model_path, self.contract["input"]["name"], threads=threads,
+                                             options=options)
+
+    @property
+    def random_weights(self):
+        """True for test models exported with --random_init: their classes mean nothing."""
+        return not self.contract["weights"].get("meaningful", True)
+
+    def preprocess(self, image):
+        """A path, encoded bytes, or a decoded uint8 HxWx3 BGR array -> the model's input tensor."""
+        spec = self.contract["preprocess"]
+        if isinstance(image, np.ndarray):
+            if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+                raise ImageError("array: expected a uint8 HxWx3 BGR image, got %s %s" % (image.dtype, image.shape))
+            return preprocess.preprocess_bgr(image, spec)
+        if isinstance(image, (bytes, bytearray, memoryview)):
+            return preprocess.preprocess_bgr(preprocess.decode_bgr(bytes(image), "bytes", self.max_pixels), spec)
+        return preprocess.load(os.fspath(image), spec, self.max_pixels)
+
+    def probabilities(self, image):
+        """The model's softmax output for one image, as a float32 vector."""
+        return self.runner.run(self.preprocess(image))[0]
+
+    def classify_one(self, image, topk=5):
+        """One image's record (see the module docstring)."""
+        if not 1 <= topk <= len(self.labels):
+            raise ValueError("topk must be 1 to %d, got %d" % (len(self.labels), topk))
+        return {"model": self.model_path, "image": _name_of(image),
+                "top": top_classes(self.probabilities(image), self.labels, topk)}
+
+    def classify(self, images, topk=5):
+        """A list of records, one per image, in order. Fails on the first bad image; to go on past
+        failures, call classify_one per image and catch ImageError."""
+        return [self.classify_one(image, topk) for image in images]
+
+
+def lite_options_for(info, model_path, choice):
+    try:
+        return lite_options.options_for(info, model_path, choice)
+    except lite_options.SettingsError as e:
+        raise ContractError(str(e)) from None
+
+
+def _name_of(image):
+    if isinstance(image, np.ndarray):
+        return "array"
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        return "bytes"
+    return os.fspath(image)

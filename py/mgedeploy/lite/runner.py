@@ -1,0 +1,114 @@
+"""Runs an exported `.mge` with megenginelite: load once, run many inputs.
+
+Knows nothing about contracts or images: give it a model path, the input name and LiteOptions
+(options.py turns a contract into those). The Classifier (classifier.py) builds on it.
+"""
+import errno
+import stat
+import os
+
+import numpy as np
+from megenginelite import LiteAlgoSelectStrategy, LiteConfig, LiteGlobal, LiteNetwork
+
+from mgedeploy.lite import crash_guard
+from mgedeploy.lite.options import LiteOptions
+
+# Lite reads the whole model into memory: refuse what cannot be a sane model before it does.
+MAX_MODEL_BYTES = 1 << 30
+
+
+class ModelError(RuntimeError):
+    """The model could not be loaded or run; the message names the file."""
+
+
+def check_model_file(path):
+    """Fails early, with a clear reason, on what Lite would report confusingly or wait on forever
+    (a FIFO, /dev/zero). The same checks and words as CheckModelFile in cc/lite.cc."""
+    try:
+        info = os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ENOENT:
+            raise ModelError("%s: cannot open model: model file not found" % path) from None
+        if e.errno == errno.ELOOP:
+            raise ModelError("%s: cannot open model: symbolic link loop" % path) from None
+        raise ModelError("%s: cannot open model: %s" % (path, e.strerror or e)) from None
+
+    if stat.S_ISDIR(info.st_mode):
+        raise ModelError("%s: is a directory, not a model file" % path)
+    if not stat.S_ISREG(info.st_mode):
+        raise ModelError("%s: cannot open model: not a regular file" % path)
+    if not os.access(path, os.R_OK):
+        raise ModelError("%s: cannot read model: permission denied" % path)
+    if info.st_size == 0:
+        raise ModelError("%s: model file is empty" % path)
+    if info.st_size > MAX_MODEL_BYTES:
+        raise ModelError("%s: model file is too big (%d bytes; the limit is %d)" % (path, info.st_size,
+                                                                                   MAX_MODEL_BYTES))
+
+
+def lite_config(options):
+    """The LiteConfig for `options` (the one place Python turns LiteOptions into Lite's config)."""
+    config = LiteConfig()
+    config.options.weight_preprocess = options.weight_preprocess
+    config.options.comp_node_seq_record_level = options.record_level
+    config.options.const_shape = options.const_shape
+    config.options.enable_nchw88 = options.nchw88
+    config.options.enable_nchw44 = options.nchw44
+    return config
+
+
+class LiteRunner:
+    """One Lite network. Not for several threads at once: give each thread its own runner."""
+
+    def __init__(self, model_path, input_name, threads=1, options=None):
+        self.model_path = model_path
+        self.input_name = input_name
+        self.options = options or LiteOptions()
+        check_model_file(model_path)
+        self.network = LiteNetwork(config=lite_config(self.options))
+        # Must be set before load: Lite sizes its thread pool while loading.
+        self.network.threads_number = threads
+        cache = self.options.fast_run_cache
+        if cache:
+            # A missing file starts an empty cache that save_fast_run_cache() fills.
+            try:
+                with crash_guard.guarded("%s: Lite crashed while reading the fast-run cache: the file is damaged"
+                                         % cache):
+                    LiteGlobal.set_persistent_cache(cache)
+            except Exception as e:
+                raise ModelError("%s: cannot read the fast-run cache: %s" % (cache, first_line(e))) from e
+        if self.options.layout_transform:
+            self.network.enable_global_layout_transform()
+        if self.options.profile_json:
+            self.network.enable_profile_performance(self.options.profile_json)
+        if self.options.fast_run:
+            self.network.set_network_algo_policy(
+                LiteAlgoSelectStrategy.LITE_ALGO_PROFILE | LiteAlgoSelectStrategy.LITE_ALGO_REPRODUCIBLE)
+        try:
+            with crash_guard.guarded("%s: Lite crashed while loading the model: the file is damaged or not a "
+                                     "MegEngine model" % model_path):
+                self.network.load(model_path)
+        except Exception as e:  # megenginelite raises RuntimeError with Lite's message
+            raise ModelError("%s: Lite cannot load the model: %s" % (model_path, first_line(e))) from e
+        self.output_name = self.network.get_output_name(0)
+
+    def save_fast_run_cache(self, path):
+        """Writes the kernels fast-run chose (after a run) to `path`."""
+        LiteGlobal.dump_persistent_cache(path)
+
+    def run(self, data):
+        """float32 NCHW input -> the model's output as a NumPy array (a copy)."""
+        try:
+            self.network.get_io_tensor(self.input_name).set_data_by_copy(np.ascontiguousarray(data, np.float32))
+            with crash_guard.guarded("%s: Lite crashed while running the model: the file is damaged"
+                                     % self.model_path):
+                self.network.forward()
+                self.network.wait()
+            return self.network.get_io_tensor(self.output_name).to_numpy().copy()
+        except Exception as e:
+            raise ModelError("%s: Lite failed to run the model: %s" % (self.model_path, first_line(e))) from e
+
+
+def first_line(error):
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

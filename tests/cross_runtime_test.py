@@ -1,0 +1,111 @@
+"""C++ and Python agree: //cc:inference and //py:inference give the same --json records for both
+test models on every photo, from the same input tensor; softmax_check passes; and the programs of
+both languages run the same Lite library and print the same versions.
+
+Tolerances: the two runtimes feed one Lite build the same tensor, so their outputs are expected to
+be bit-identical (measured: max difference 0); the test allows 1e-6 on probabilities only so that
+a float printing difference cannot fail it, and requires the same top-5 indices and names exactly.
+Inputs: OpenCV 4.6 (Debian, C++) and 4.9 (opencv-python) decode and resize our photos identically
+(measured 0.0); a newer OpenCV changing one rounding moves a pixel by one grey level, 1/57.12 after
+normalisation, so inputs may differ by at most 1/57 before the output comparison decides.
+"""
+import glob
+import json
+import os
+import re
+
+import numpy as np
+import pytest
+
+from mgedeploy import contract, preprocess
+from tests import testing
+from tests.testing import LITE0, SNETV2, TESTDATA
+
+PHOTOS = sorted(glob.glob(os.path.join(TESTDATA, "*.jpg")))
+PROBABILITY_TOLERANCE = 1e-6
+INPUT_TOLERANCE = 1.0 / 57.0
+
+
+def records(program, model, *extra):
+    result = testing.run(program, "-m", model, *[a for p in PHOTOS for a in ("-i", p)], "--json", *extra)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == len(PHOTOS)
+    return lines
+
+
+@pytest.mark.parametrize("model", [LITE0, SNETV2], ids=os.path.basename)
+def test_same_records(model):
+    cc, py = records("cc_inference", model), records("py_inference", model)
+    worst = 0.0
+    for a, b in zip(cc, py):
+        assert a["image"] == b["image"] and a["model"] == b["model"]
+        assert [(t["index"], t["name"]) for t in a["top"]] == [(t["index"], t["name"]) for t in b["top"]]
+        worst = max([worst] + [abs(x["probability"] - y["probability"]) for x, y in zip(a["top"], b["top"])])
+    print("%s: %d photos, max probability difference %.3g" % (os.path.basename(model), len(PHOTOS), worst))
+    assert worst <= PROBABILITY_TOLERANCE
+
+
+@pytest.mark.parametrize("model", [LITE0, SNETV2], ids=os.path.basename)
+def test_same_input_tensor(model, tmp_path):
+    info = contract.read(model)
+    for photo in PHOTOS:
+        dump = str(tmp_path / "input.bin")
+        result = testing.run("cc_inference", model, photo, "--dump_input", dump)
+        assert result.returncode == 0, result.stderr
+        cc_input = np.fromfile(dump, dtype=np.float32)
+        py_input = preprocess.load(photo, info["preprocess"]).ravel()
+        assert cc_input.shape == py_input.shape
+        diff = float(np.abs(cc_input - py_input).max())
+        print("%s on %s: max input difference %.3g" % (os.path.basename(model), os.path.basename(photo), diff))
+        assert diff <= INPUT_TOLERANCE
+
+
+def test_fast_run_cache_from_the_contract(tmp_path):
+    """Both programs read a fast-run cache the contract records (made here by //py:benchmark, which
+    runs fast-run's search) and still agree: the cached kernels are exact."""
+    model = testing.copy_model(SNETV2, str(tmp_path), "fast.mge")
+    cache = str(tmp_path / "fast.mge.fastrun")
+    result = testing.run("py_benchmark", "-m", model, "--lite_options", "default", "--fast_run_cache", cache,
+                         "--iters", "1", "--warmup", "0", timeout=300)
+    assert result.returncode == 0 and os.path.getsize(cache) > 0, result.stderr
+    info = json.load(open(contract.path_for(model)))
+    info["lite"] = {"weight_preprocess": True, "record_level": 1, "nchw88": False, "fast_run_cache": "fast.mge.fastrun",
+                    "fast_run_cache_sha256": contract.file_digest(cache),
+                    "cpu": __import__("mgedeploy.lite.options", fromlist=["x"]).cpu_fingerprint()}
+    contract.write(info, contract.path_for(model))
+    cc, py = records("cc_inference", model), records("py_inference", model)
+    assert [[t["index"] for t in r["top"]] for r in cc] == [[t["index"] for t in r["top"]] for r in py]
+    default = records("py_inference", model, "--lite_options", "default")
+    worst = max(abs(x["probability"] - y["probability"]) for a, b in zip(py, default) for x, y in zip(a["top"], b["top"]))
+    print("fast-run cache vs Lite defaults: max probability difference %.3g" % worst)
+    assert worst <= 1e-5  # other kernels sum in another order: float32 rounding only
+
+
+@pytest.mark.parametrize("model", [LITE0, SNETV2], ids=os.path.basename)
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_softmax_check(model, threads):
+    result = testing.run("softmax_check", model, "--threads", threads)
+    assert result.returncode == 0, result.stderr
+    assert re.match(r"SUM = (1\.0000|0\.9999)", result.stdout), result.stdout
+
+
+def test_same_lite_and_versions():
+    import megenginelite
+
+    import mgedeploy
+
+    lines = {}
+    for program in testing.PROGRAMS:
+        result = testing.run(program, "--version")
+        assert result.returncode == 0, "%s --version: %s" % (program, result.stderr)
+        lines[program] = result.stdout.strip()
+    for program, line in lines.items():
+        name = program.split("_", 1)[-1] if program != "softmax_check" else program
+        assert line == "%s (megdeploy %s) Lite %s" % (name, mgedeploy.__version__, megenginelite.__version__), line
+    assert megenginelite.__version__.startswith("1.13.")
+    print("\n".join(lines.values()))
+
+
+if __name__ == "__main__":
+    testing.main(__file__, "-s")
