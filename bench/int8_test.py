@@ -7,7 +7,7 @@ from tests import testing
 
 def test_int8_writes_json_and_table(tmp_path):
     result = testing.run(os.path.join(testing.ROOT, "bench", "int8"), "--crops", "4", "--rounds", "1", "--iters", "2",
-                         "--output_dir", str(tmp_path), timeout=900)
+                         "--output_dir", str(tmp_path), "--nofast_run", "--nonchw88", timeout=900)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads((tmp_path / "int8.json").read_text())
     assert report["crops"] == 4 and 0 <= report["crops_top1_agree"] <= 4
@@ -19,6 +19,7 @@ def test_int8_writes_json_and_table(tmp_path):
     for row in report["rows"]:
         assert row["median_ms"] is None or row["median_ms"] > 0
     assert (tmp_path / "int8.md").read_text().count("| int8 |") == 2
+    assert (tmp_path / "int8.md").read_text().count("| fp32 |") == 1  # no fast-run, no NCHW88 here
 
 
 if __name__ == "__main__":
