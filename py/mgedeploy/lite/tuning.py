@@ -77,7 +77,9 @@ def choose(model_path, input_name, sample, eager, tolerance, cache_path, mode="a
                     usable.append(name)
                 else:
                     what = "output differs from eager by %.3g > %g" % (diff, tolerance)
-            described = lite_options.LiteOptions.from_settings(lite_options.candidate_settings(name, "x")).describe()
+            candidate = lite_options.candidate_settings(name, "x")
+            described = lite_options.LiteOptions.from_settings(
+                candidate, fast_run_cache=candidate.get("fast_run_cache")).describe()
             say("  %-6s (%s): %s" % (name, described, what))
         # ...then timed in one process, alternating run by run, so that whatever else the machine
         # does (a parallel build) weighs on both alike.
