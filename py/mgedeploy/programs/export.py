@@ -89,6 +89,7 @@ def main(argv):
     image = paths.user_path(IMAGE.value) if IMAGE.value else paths.DEFAULT_IMAGE
     try:
         exporter.check_writable(output)
+        preprocess.read_bgr(image)  # a bad sample fails now, not after the model is built
         model = models.build(name)
         record = load_weights(model, name)
         exporter.export_model(model, output, name, preprocess.SPECS[name], labels.imagenet_names(), record, image,
