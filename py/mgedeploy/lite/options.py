@@ -9,8 +9,9 @@ fast-run kernels saved in `<model>.fastrun`. Those are trusted only on the same 
 NCHW88 can deadlock on some CPUs and fast-run choices are per CPU, so elsewhere only the safe,
 CPU-independent part is used.
 """
-import hashlib
 import os
+
+from mgedeploy.contract import file_digest
 
 CHOICES = ("best", "default")  # --lite_options: the contract's settings, or Lite's defaults
 FAST_RUN_CACHE_SUFFIX = ".fastrun"
@@ -93,14 +94,6 @@ def cpu_fingerprint():
     return {"model_name": found.get("model name", ""), "flags": found.get("flags", "")}
 
 
-def file_sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def options_for(info, model_path, choice="best", cpu=None):
     """(LiteOptions, note) for `choice` ("best" or "default") and a validated contract `info`.
 
@@ -125,7 +118,7 @@ def options_for(info, model_path, choice="best", cpu=None):
             note = ("%s: fast-run cache missing (export writes it beside the model): kernels are chosen by "
                     "heuristics, slower" % cache)
             cache = None
-        elif file_sha256(cache) != lite.get("fast_run_cache_sha256"):
+        elif file_digest(cache) != lite.get("fast_run_cache_sha256"):
             raise SettingsError("%s: fast-run cache does not match its contract %s: re-export, or copy it with "
                                 "the model" % (cache, contract_path))
     return LiteOptions.from_settings(lite, fast_run_cache=cache), note

@@ -22,6 +22,7 @@ import tempfile
 
 import numpy as np
 
+from mgedeploy import contract
 from mgedeploy.lite import options as lite_options
 from mgedeploy.lite import probe
 
@@ -102,7 +103,7 @@ def choose(model_path, input_name, sample, eager, tolerance, cache_path, mode="a
     say("  chosen: %s%s" % (best, "" if mode == "auto" else " (fixed by --lite_settings, not timed)"))
     settings = lite_options.candidate_settings(best, os.path.basename(cache_path))
     if best == "nchw":
-        settings["fast_run_cache_sha256"] = lite_options.file_sha256(cache_tmp)
+        settings["fast_run_cache_sha256"] = contract.file_digest(cache_tmp)
     elif os.path.exists(cache_tmp):
         os.remove(cache_tmp)
     settings["cpu"] = lite_options.cpu_fingerprint()
