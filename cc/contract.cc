@@ -72,7 +72,10 @@ std::array<float, 3> Numbers(const Json& object, const std::string& key, size_t 
   for (size_t i = 0; ok && i < value.size(); ++i) {
     ok = value[i].is_number() && (!positive || value[i].get<double>() > 0);
   }
-  if (!ok) Fail(prefix + key, "expected " + std::to_string(count) + (positive ? " positive numbers" : " numbers"));
+  if (!ok) {
+    Fail(prefix + key, "expected " + std::to_string(count) + (positive ? " positive number" : " number") +
+                           (count != 1 ? "s" : ""));
+  }
   std::array<float, 3> numbers{};
   for (size_t i = 0; i < count && i < numbers.size(); ++i) numbers[i] = value[i].get<float>();
   return numbers;
@@ -97,13 +100,20 @@ Contract Check(const Json& json) {
   const Json& input = Object(json, "input");
   contract.input_name = String(input, "name", "input.");
   contract.input_shape = PositiveInts(input, "shape", 4, "input.");
-  if (contract.input_shape[1] != 3) Fail("input.shape", "expected 3 channels (NCHW)");
+  if (contract.input_shape[1] != 1 && contract.input_shape[1] != 3) {
+    Fail("input.shape", "expected 1 or 3 channels (NCHW)");
+  }
   const Json& output = Object(json, "output");
   const std::vector<size_t> output_shape = PositiveInts(output, "shape", 2, "output.");
   const Json& spec = Object(json, "preprocess");
   const Json& color = Get(spec, "color", "preprocess.");
-  if (color != "RGB" && color != "BGR") Fail("preprocess.color", "expected one of RGB, BGR");
+  if (color != "RGB" && color != "BGR" && color != "GRAY") Fail("preprocess.color", "expected one of RGB, BGR, GRAY");
+  if ((color == "GRAY") != (contract.input_shape[1] == 1)) {
+    Fail("preprocess.color", "GRAY needs 1 input channel, RGB and BGR need 3");
+  }
   contract.preprocess.rgb = color == "RGB";
+  contract.preprocess.gray = color == "GRAY";
+  contract.preprocess.channels = static_cast<int>(contract.input_shape[1]);
   contract.preprocess.resize_short = PositiveInt(spec, "resize_short", "preprocess.");
   contract.preprocess.crop = PositiveInt(spec, "crop", "preprocess.");
   if (contract.preprocess.crop > contract.preprocess.resize_short) {

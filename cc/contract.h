@@ -25,7 +25,9 @@ class ContractError : public std::runtime_error {
 };
 
 struct PreprocessSpec {
-  bool rgb = false;  // channel order fed to the model; images decode as BGR
+  bool rgb = false;   // channel order fed to the model; images decode as BGR
+  bool gray = false;  // one channel, converted from BGR before resizing
+  int channels = 3;   // 3, or 1 for gray; mean and std hold this many values
   int resize_short = 0;
   int crop = 0;
   std::array<float, 3> mean{};

@@ -68,13 +68,25 @@ int CropOffset(int size, int crop) {
 }
 
 std::vector<float> PreprocessBgr(const cv::Mat& bgr, const PreprocessSpec& spec) {
-  cv::Size size = ResizedSize(bgr.rows, bgr.cols, spec.resize_short);
+  cv::Mat source = bgr;
+  if (spec.gray) cv::cvtColor(bgr, source, cv::COLOR_BGR2GRAY);  // before resizing, as Python does
+  cv::Size size = ResizedSize(source.rows, source.cols, spec.resize_short);
   cv::Mat resized;
-  cv::resize(bgr, resized, size, 0, 0, cv::INTER_LINEAR);
+  cv::resize(source, resized, size, 0, 0, cv::INTER_LINEAR);
   const int crop = spec.crop;
   cv::Mat patch = resized(cv::Rect(CropOffset(size.width, crop), CropOffset(size.height, crop), crop, crop));
-  std::vector<float> out(3 * static_cast<size_t>(crop) * crop);
   const size_t plane = static_cast<size_t>(crop) * crop;
+  if (spec.gray) {
+    std::vector<float> out(plane);
+    for (int y = 0; y < crop; ++y) {
+      const uint8_t* row = patch.ptr<uint8_t>(y);
+      for (int x = 0; x < crop; ++x) {
+        out[static_cast<size_t>(y) * crop + x] = (static_cast<float>(row[x]) - spec.mean[0]) / spec.std[0];
+      }
+    }
+    return out;
+  }
+  std::vector<float> out(3 * plane);
   for (int y = 0; y < crop; ++y) {
     const cv::Vec3b* row = patch.ptr<cv::Vec3b>(y);
     for (int x = 0; x < crop; ++x) {

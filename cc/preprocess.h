@@ -36,7 +36,7 @@ cv::Size ResizedSize(int height, int width, int resize_short);
 // int(round((size - crop) / 2)) with Python's round: halves go to the even neighbour.
 int CropOffset(int size, int crop);
 
-// uint8 BGR image -> float32 NCHW (1, 3, crop, crop), flattened.
+// uint8 BGR image -> float32 NCHW (1, C, crop, crop), flattened: C = 3, or 1 for a GRAY spec.
 std::vector<float> PreprocessBgr(const cv::Mat& bgr, const PreprocessSpec& spec);
 
 }  // namespace megdeploy

@@ -18,7 +18,7 @@ import pytest
 
 from mgedeploy import contract
 from mgedeploy.lite import options
-from tests import testing
+from tests import own_models, testing
 from tests.testing import BAD, CAT, INFERENCE, BENCHMARK, LITE0, TESTDATA
 
 IS_ROOT = os.geteuid() == 0
@@ -259,6 +259,22 @@ def saved_state(tmp, kind):
     return path
 
 
+def own(t, function="build", shape=None, labels=None, spec=None, source=None, extra=()):
+    """Export arguments for the digit model of tests/own_models.py, written into `t`; `labels`,
+    `spec` (a dict, or text) and `source` replace the good files' content."""
+    model_py, labels_path, spec_path, good_shape = own_models.write(os.path.join(t, "src"), "digits")
+    if source is not None:
+        open(model_py, "w").write(source)
+    if labels is not None:
+        open(labels_path, "w").write("\n".join(labels) + "\n")
+    if spec is not None:
+        open(spec_path, "w").write(spec if isinstance(spec, str) else json.dumps(spec))
+    return ["--model", model_py + ":" + function, "--input_shape", shape or good_shape, "--labels", labels_path,
+            "--preprocess", spec_path, "--lite_settings", "none", *extra]
+
+
+DIGIT_SPEC = own_models.MODELS["digits"][1]
+
 EXPORT_ROWS = [
     ("unknown model", lambda t: ["--model", "resnet50"], 2, "resnet50"),
     ("--lite_settings bogus", lambda t: ["--lite_settings", "bogus"], 2, "--lite_settings"),
@@ -284,6 +300,43 @@ EXPORT_ROWS = [
      "head.fc.weight has shape"),
     # The hub needs GitHub: offline it must fail within its 20 s socket timeout, never hang.
     ("--pretrained without network", lambda t: ["--model", "snetv2_x100", "--pretrained"], 1, "MegEngine hub"),
+    # ---- your own model (FILE.py:FUNCTION) ----
+    ("own model: the file does not exist", lambda t: own(t)[:1] + [os.path.join(t, "nowhere.py:build")] + own(t)[2:],
+     1, "nowhere.py: cannot import the model file: no such file"),
+    ("own model: the file does not import", lambda t: own(t, source="import megengine\ndef build(:\n"), 1,
+     "cannot import the model file: SyntaxError"),
+    ("own model: a missing module", lambda t: own(t, source="import no_such_module\n"), 1,
+     "cannot import the model file: ModuleNotFoundError"),
+    ("own model: no such function", lambda t: own(t, function="nope"), 1, "has no function nope"),
+    ("own model: not a function", lambda t: own(t, function="NOT_A_FUNCTION"), 1, "NOT_A_FUNCTION is a int"),
+    ("own model: the function raises", lambda t: own(t, function="broken"), 1,
+     "broken() failed: RuntimeError: weights file not found"),
+    ("own model: returns something else", lambda t: own(t, function="not_a_model"), 1,
+     "not_a_model() returned a dict, not a megengine.module.Module"),
+    ("own model: output is not [N, classes]", lambda t: own(t, function="feature_map"), 1,
+     "output is (1, 4, 26, 26), expected [N, classes]"),
+    ("own model: labels count differs", lambda t: own(t, labels=["a", "b", "c"]), 1,
+     "3 class names for the model's 10 classes"),
+    ("own model: labels file missing", lambda t: own(t)[:5] + [os.path.join(t, "none.txt")] + own(t)[6:], 1,
+     "cannot read the labels file"),
+    ("own model: preprocessing without crop", lambda t: own(t, spec={k: v for k, v in DIGIT_SPEC.items() if k != "crop"}),
+     1, "invalid field preprocess.crop: missing"),
+    ("own model: preprocessing colour HSV", lambda t: own(t, spec=dict(DIGIT_SPEC, color="HSV")), 1,
+     "invalid field preprocess.color"),
+    ("own model: preprocessing RGB for one channel", lambda t: own(t, spec=dict(DIGIT_SPEC, color="RGB", mean=[0] * 3,
+                                                                             std=[1] * 3)), 1,
+     "GRAY needs 1 input channel"),
+    ("own model: preprocessing not JSON", lambda t: own(t, spec="{crop: 28"), 1, "not valid JSON"),
+    ("own model: an input shape that does not run", lambda t: own(t, shape="1,1,32,32",
+                                                                  spec=dict(DIGIT_SPEC, crop=32)), 1,
+     "does not run on input shape 1x1x32x32"),
+    ("own model: --input_shape malformed", lambda t: own(t, shape="1,1,28"), 2, "--input_shape must be 1,C,H,W"),
+    ("own model: --input_shape not square", lambda t: own(t, shape="1,1,28,30"), 2, "H and W must be equal"),
+    ("own model: without --preprocess", lambda t: own(t)[:6] + ["--lite_settings", "none"], 2,
+     "--preprocess FILE.json is required"),
+    ("own model: with --random_init", lambda t: own(t, extra=["--random_init"]), 2, "loads its own weights"),
+    ("built-in model with --labels", lambda t: ["--labels", os.path.join(t, "x.txt")], 2,
+     "are for --model FILE.py:FUNCTION"),
 ]
 
 

@@ -2,7 +2,9 @@
 
 The public API (see the README, "Python API"):
 
-    from mgedeploy import Classifier
+    from mgedeploy import Classifier, export
+    export(my_module, "my_model.mge", {"color": "GRAY", "resize_short": 28, "crop": 28,
+                                       "mean": [127.5], "std": [127.5]}, labels=digit_names)
     classifier = Classifier("efficientnet_lite0_deploy.mge")
     print(classifier.classify(["testdata/cat.jpg"], topk=5))
 
@@ -11,11 +13,13 @@ stderr redirection, no signal handlers. Names are loaded on first use.
 """
 __version__ = "0.5.0"
 
-__all__ = ["Classifier", "ContractError", "ImageError", "ModelError", "__version__"]
+__all__ = ["Classifier", "ContractError", "ExportError", "ImageError", "ModelError", "export", "__version__"]
 
 _LAZY = {
     "Classifier": ("mgedeploy.classifier", "Classifier"),
     "ContractError": ("mgedeploy.contract", "ContractError"),
+    "ExportError": ("mgedeploy.exporting.exporter", "ExportError"),
+    "export": ("mgedeploy.exporting.exporter", "export"),
     "ImageError": ("mgedeploy.preprocess", "ImageError"),
     "ModelError": ("mgedeploy.lite.runner", "ModelError"),
 }

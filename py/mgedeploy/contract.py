@@ -18,7 +18,7 @@ import re
 
 FORMAT = "megdeploy-contract/1"
 SUFFIX = ".json"
-COLORS = ("RGB", "BGR")
+COLORS = ("RGB", "BGR", "GRAY")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # A contract is small (1000 labels are ~16 KB): refuse a file that cannot be one before reading it.
 MAX_CONTRACT_BYTES = 16 << 20
@@ -119,7 +119,7 @@ def _numbers(obj, key, count, prefix="", positive=False):
     value = _get(obj, key, prefix)
     if (not isinstance(value, list) or len(value) != count
             or not all(_is_number(v) and (v > 0 or not positive) for v in value)):
-        _fail(prefix + key, "expected %d %snumbers" % (count, "positive " if positive else ""))
+        _fail(prefix + key, "expected %d %snumber%s" % (count, "positive " if positive else "", "s" * (count != 1)))
     return value
 
 
@@ -135,14 +135,16 @@ def _check(info):
     inputs = _object(info, "input")
     _string(inputs, "name", "input.")
     shape = _positive_ints(inputs, "shape", 4, "input.")
-    if shape[1] != 3:
-        _fail("input.shape", "expected 3 channels (NCHW)")
+    if shape[1] not in (1, 3):
+        _fail("input.shape", "expected 1 or 3 channels (NCHW)")
     output = _object(info, "output")
     out_shape = _positive_ints(output, "shape", 2, "output.")
     spec = _object(info, "preprocess")
     color = _get(spec, "color", "preprocess.")
     if color not in COLORS:
         _fail("preprocess.color", "expected one of %s" % ", ".join(COLORS))
+    if (color == "GRAY") != (shape[1] == 1):
+        _fail("preprocess.color", "GRAY needs 1 input channel, RGB and BGR need 3")
     resize = _positive_int(spec, "resize_short", "preprocess.")
     crop = _positive_int(spec, "crop", "preprocess.")
     if crop > resize:

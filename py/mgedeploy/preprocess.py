@@ -6,7 +6,8 @@ programs read it from: the constants live here and nowhere else.
 Geometry (basecls / the MegEngine tutorial): resize the uint8 image so that its shorter side is
 `resize_short` (long side `int(resize_short * long / short)`, bilinear; OpenCV rounds to uint8),
 then crop `crop` x `crop` at offsets `int(round((side - crop) / 2))` (Python's round: halves go to
-even), then float32 `(x - mean) / std` per channel in `color` order, HWC -> NCHW with a batch of 1.
+even), then float32 `(x - mean) / std` per channel in `color` order (RGB, BGR, or GRAY: one channel,
+converted from BGR before resizing), HWC -> NCHW with a batch of 1.
 Images are decoded as 3-channel BGR: grayscale is replicated, alpha dropped, 16-bit scaled to 8.
 Before decoding, what cannot be a sane image is refused at once (the same rules and words as
 cc/preprocess.cc): anything but a regular file (a FIFO would block, /dev/zero never ends), files
@@ -98,9 +99,14 @@ def crop_offset(size, crop):
 
 
 def preprocess_bgr(image, spec):
-    """uint8 HxWx3 BGR -> float32 (1, 3, crop, crop) input tensor."""
+    """uint8 HxWx3 BGR -> float32 (1, C, crop, crop) input tensor: C = 3 for RGB and BGR, 1 for
+    GRAY (converted from BGR first, with OpenCV's fixed-point weights, then resized)."""
+    if spec["color"] == "GRAY":
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)[:, :, np.newaxis]
     new_h, new_w = resized_size(image.shape[0], image.shape[1], spec["resize_short"])
     resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    if resized.ndim == 2:  # OpenCV drops the channel axis of a one-channel image
+        resized = resized[:, :, np.newaxis]
     crop = spec["crop"]
     top, left = crop_offset(new_h, crop), crop_offset(new_w, crop)
     patch = resized[top:top + crop, left:left + crop]

@@ -41,16 +41,65 @@ def check_writable(output):
         raise ExportError("%s: cannot write the model: %s" % (output, e.strerror or e)) from e
 
 
+def eager_output(model, sample, name):
+    """softmax(model(sample)) as NumPy, after checking the model runs on the sample's shape and
+    answers [N, classes]."""
+    try:
+        logits = model(megengine.tensor(sample))
+    except Exception as e:  # a shape mismatch surfaces as whatever the failing operator raises
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ExportError("%s: the model does not run on input shape %s: %s" % (
+            name, "x".join(map(str, sample.shape)), reason[:300])) from e
+    if not isinstance(logits, megengine.Tensor) or logits.ndim != 2 or logits.shape[0] != sample.shape[0]:
+        shape = tuple(logits.shape) if hasattr(logits, "shape") else type(logits).__name__
+        raise ExportError("%s: the model's output is %s, expected [N, classes]" % (name, shape))
+    return F.softmax(logits).numpy()
+
+
+def export(module, output, preprocess_spec, labels=None, sample_image=None, name=None, lite_settings="auto",
+           say=print):
+    """The Python API's export: `module` (a megengine Module with its weights) to `output`, with its
+    contract. preprocess_spec: the contract's preprocess keys (color RGB/BGR/GRAY, resize_short,
+    crop, mean, std); the input shape follows from it: (1, 1 for GRAY else 3, crop, crop).
+    labels: class names (default "0", "1", ...). sample_image: a path or a uint8 BGR array for the
+    check run (default: seeded random pixels). Returns the contract; raises ExportError."""
+    from mgedeploy.exporting import user_model
+
+    name = name or os.path.splitext(os.path.basename(output))[0]
+    crop = preprocess_spec.get("crop")
+    channels = 1 if preprocess_spec.get("color") == "GRAY" else 3
+    if not isinstance(crop, int) or crop <= 0:
+        raise ExportError("preprocess: invalid field preprocess.crop: expected a positive integer")
+    if sample_image is None:
+        sample_image = np.random.default_rng(0).integers(0, 256, (crop, crop, 3), dtype=np.uint8)
+    module.eval()
+    if labels is None:
+        user_model.check_preprocess(preprocess_spec, (1, channels, crop, crop), 1, "preprocess")
+        probe = preprocess.preprocess_bgr(np.zeros((crop, crop, 3), np.uint8), preprocess_spec)
+        labels = [str(i) for i in range(eager_output(module, probe, name).shape[1])]
+    user_model.check_preprocess(preprocess_spec, (1, channels, crop, crop), len(labels), "preprocess")
+    return export_model(module, output, name, preprocess_spec, list(labels), {"source": "python", "meaningful": True},
+                        sample_image, lite_settings=lite_settings, say=say)
+
+
 def export_model(model, output, name, spec, class_names, weights_record, sample_image, lite_settings="auto",
                  say=print, shown=str):
     """Exports `model` (an eval-mode megengine Module with its weights) to `output`.
 
     spec: the preprocessing (preprocess.SPECS entry); class_names: one per output; weights_record:
-    the contract's "weights" section; lite_settings: tuning.MODES ("auto" times the candidates).
+    the contract's "weights" section; sample_image: a path or a uint8 BGR array; lite_settings:
+    tuning.MODES ("auto" times the candidates).
     say: where progress lines go; shown: how paths are shown in them."""
     check_writable(output)
-    sample = preprocess.load(sample_image, spec)
-    eager = F.softmax(model(megengine.tensor(sample))).numpy()
+    if isinstance(sample_image, np.ndarray):
+        sample = preprocess.preprocess_bgr(sample_image, spec)
+        sample_image = "random pixels" if sample_image.dtype == np.uint8 else "an array"
+    else:
+        sample = preprocess.load(sample_image, spec)
+    eager = eager_output(model, sample, name)
+    if eager.shape[1] != len(class_names):
+        raise ExportError("%s: the model has %d classes but there are %d class names" % (
+            name, eager.shape[1], len(class_names)))
     say("Eager MegEngine on %s:" % shown(sample_image))
     for rank, index in enumerate(np.argsort(-eager[0])[:5]):
         say("  " + labels.format_line(rank, class_names[index], float(eager[0, index])))

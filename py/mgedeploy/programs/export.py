@@ -10,6 +10,8 @@ Usage:
   bazel run //py:export                                   # EfficientNet-Lite0, packaged weights
   bazel run //py:export -- --model snetv2_x100 --weights snetv2_x100.pkl
   bazel run //py:export -- --model snetv2_x100 --pretrained   # MegEngine hub (needs network)
+  bazel run //py:export -- --model my_net.py:build --input_shape 1,1,28,28 \
+      --preprocess my_net_preprocess.json --labels digits.txt      # your own model
 """
 import os
 
@@ -17,16 +19,27 @@ from mgedeploy.cli import program
 
 program.prepare(__name__)
 
+import numpy as np  # noqa: E402
 from absl import flags  # noqa: E402
 
 from mgedeploy import contract, labels, models, preprocess  # noqa: E402
 from mgedeploy.cli import paths, usage  # noqa: E402
-from mgedeploy.exporting import exporter  # noqa: E402
+from mgedeploy.exporting import exporter, user_model  # noqa: E402
 from mgedeploy.lite import runner as lite_runner  # noqa: E402
 from mgedeploy.lite import tuning  # noqa: E402
 from mgedeploy.weights import sources  # noqa: E402
 
-MODEL = flags.DEFINE_enum("model", "efficientnet_lite0", models.NAMES, "Which model to export.")
+MODEL = flags.DEFINE_string(
+    "model", "efficientnet_lite0",
+    "A built-in model (%s), or your own: FILE.py:FUNCTION, a Python file and a function in it that returns a "
+    "megengine.module.Module with its weights loaded." % ", ".join(models.NAMES))
+INPUT_SHAPE = flags.DEFINE_string(
+    "input_shape", None, "Your model's input: 1,C,H,W (C = 3 for colour, 1 for grayscale; H = W = the crop). "
+    "Default: from --preprocess.")
+LABELS = flags.DEFINE_string("labels", None, "Your model's class names, one per line (default: 0, 1, ...).")
+PREPROCESS = flags.DEFINE_string(
+    "preprocess", None, "Your model's preprocessing: a JSON object with the contract's preprocess keys: color "
+    "(RGB, BGR or GRAY), resize_short, crop, mean, std (one per channel). Required with FILE.py:FUNCTION.")
 WEIGHTS = flags.DEFINE_string(
     "weights", None, "A local checkpoint: megengine.save'd state dict (basecls names for snetv2_x100) "
     "or, for efficientnet_lite0, an efficientnet_pytorch .pth.")
@@ -81,18 +94,79 @@ def say(line):
     print(line, flush=True)
 
 
+def parse_input_shape(text):
+    parts = text.split(",")
+    try:
+        shape = tuple(int(p) for p in parts)
+    except ValueError:
+        shape = ()
+    if len(shape) != 4 or min(shape) < 1:
+        raise usage.UsageError("--input_shape must be 1,C,H,W with positive integers, got %r" % text)
+    if shape[0] != 1:
+        raise usage.UsageError("--input_shape: the batch must be 1 (got %d)" % shape[0])
+    if shape[1] not in (1, 3):
+        raise usage.UsageError("--input_shape: C must be 3 (colour) or 1 (grayscale), got %d" % shape[1])
+    if shape[2] != shape[3]:
+        raise usage.UsageError("--input_shape: H and W must be equal (the preprocessing crops a square), got %dx%d"
+                               % shape[2:])
+    return shape
+
+
+def user_model_parts():
+    """For FILE.py:FUNCTION: (module, name, spec, class names, weights record); errors name the file."""
+    path, function = user_model.split_spec(MODEL.value)
+    path = paths.user_path(path)
+    chosen = [f for f, on in (("--weights", WEIGHTS.value), ("--pretrained", PRETRAINED.value),
+                              ("--random_init", RANDOM_INIT.value)) if on]
+    if chosen:
+        raise usage.UsageError("%s is for built-in models: %s() loads its own weights" % (chosen[0], function))
+    if not PREPROCESS.value:
+        raise usage.UsageError("--preprocess FILE.json is required with --model FILE.py:FUNCTION")
+    spec_path = paths.user_path(PREPROCESS.value)
+    spec = user_model.read_preprocess(spec_path)
+    if INPUT_SHAPE.value:
+        shape = parse_input_shape(INPUT_SHAPE.value)
+    else:
+        crop = spec.get("crop") if isinstance(spec.get("crop"), int) else 1
+        shape = (1, 1 if spec.get("color") == "GRAY" else 3, crop, crop)
+    labels_path = paths.user_path(LABELS.value) if LABELS.value else None
+    names = user_model.read_labels(labels_path) if labels_path else None
+    # Checked against the input shape with the contract's own rules (a class count of 1 until the
+    # model has told us its own).
+    user_model.check_preprocess(spec, shape, len(names) if names else 1, spec_path)
+    module = user_model.load_module(path, function)
+    probe = preprocess.preprocess_bgr(np.zeros((shape[2], shape[3], 3), np.uint8), spec)
+    classes = exporter.eager_output(module, probe, MODEL.value).shape[1]
+    if names is None:
+        names = [str(i) for i in range(classes)]
+    elif len(names) != classes:
+        raise exporter.ExportError("%s: %d class names for the model's %d classes" % (labels_path, len(names), classes))
+    record = {"source": "function", "file": path, "function": function, "meaningful": True}
+    return module, function, spec, names, record
+
+
 def main(argv):
     if len(argv) > 1:
         raise usage.UsageError("unexpected arguments: " + " ".join(argv[1:]))
-    name = MODEL.value
+    own = user_model.is_function_spec(MODEL.value)
+    if not own and MODEL.value not in models.NAMES:
+        raise usage.UsageError("--model must be one of %s, or FILE.py:FUNCTION; got %r" % (
+            ", ".join(models.NAMES), MODEL.value))
+    if not own and (INPUT_SHAPE.value or LABELS.value or PREPROCESS.value):
+        raise usage.UsageError("--input_shape, --labels and --preprocess are for --model FILE.py:FUNCTION")
+    name = user_model.split_spec(MODEL.value)[1] if own else MODEL.value
     output = paths.user_path(OUTPUT.value or "%s_deploy.mge" % name)
     image = paths.user_path(IMAGE.value) if IMAGE.value else paths.DEFAULT_IMAGE
     try:
         exporter.check_writable(output)
         preprocess.read_bgr(image)  # a bad sample fails now, not after the model is built
-        model = models.build(name)
-        record = load_weights(model, name)
-        exporter.export_model(model, output, name, preprocess.SPECS[name], labels.imagenet_names(), record, image,
+        if own:
+            model, name, spec, names, record = user_model_parts()
+        else:
+            model = models.build(name)
+            record = load_weights(model, name)
+            spec, names = preprocess.SPECS[name], labels.imagenet_names()
+        exporter.export_model(model, output, name, spec, names, record, image,
                               lite_settings=LITE_SETTINGS.value, say=say, shown=paths.shown)
     except (exporter.ExportError, sources.WeightsError, preprocess.ImageError, lite_runner.ModelError,
             contract.ContractError) as e:
