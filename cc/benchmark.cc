@@ -26,6 +26,7 @@
 #include "cc/lite.h"
 #include "cc/lite_options.h"
 #include "cc/preprocess.h"
+#include "cc/progress.h"
 
 namespace {
 
@@ -70,30 +71,6 @@ std::string OptionsSummary(const megdeploy::LiteOptions& options) {
   add(options.nchw88, "nchw88");
   return s.empty() ? "default" : s;
 }
-
-// Hand-written (15 lines): Debian packages no C++ progress-bar library; Python uses tqdm.
-// A one-line progress bar on stderr, drawn only once the loop has run for 3 s and never when
-// stderr is not a terminal... unless asked; benchmarks in tests and pipes stay quiet.
-class Progress {
- public:
-  explicit Progress(long total) : total_(total), start_(Clock::now()) {}
-  void Update(long done) {
-    if (MillisecondsSince(start_) < 3000 || !isatty(2)) return;
-    int width = 30, filled = static_cast<int>(width * done / total_);
-    std::fprintf(stderr, "\r[%s%s] %ld/%ld", std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
-                 done, total_);
-    drawn_ = true;
-    if (done == total_) std::fputc('\n', stderr);
-  }
-  ~Progress() {
-    if (drawn_) std::fputc('\n', stderr);
-  }
-
- private:
-  long total_;
-  Clock::time_point start_;
-  bool drawn_ = false;
-};
 
 }  // namespace
 
@@ -159,7 +136,7 @@ int main(int argc, char** argv) {
 
     std::vector<double> samples;
     samples.reserve(iters);
-    Progress progress(iters);
+    megdeploy::Progress progress(iters, "timing");
     for (int i = 0; i < iters; ++i) {
       auto start = Clock::now();
       network.Forward();

@@ -4,13 +4,15 @@
 // Usage: inference MODEL [IMAGE...] [--topk N] [--threads N] [--json]
 //        (also -m/--model MODEL and -i/--image IMAGE, as //py:inference takes them)
 //   MODEL     an exported model; its contract (MODEL.json, written by //py:export) must be beside it
-//   IMAGE     images to classify (default: the embedded testdata/cat.jpg); one network serves all
+//   IMAGE     images, or folders of images (recursively, sorted), to classify (default: the
+//             embedded testdata/cat.jpg); one network serves all
 //   --topk N      classes printed per image (default 5)
 //   --threads N   CPU threads for Lite (default 1)
 //   --lite_options best|default  best (default): the Lite settings export measured fastest here and
 //                 recorded in the contract (lite_options.h); default: Lite's own
 //   --max_pixels N  refuse images whose header promises more pixels (checked before decoding)
-//   --json        one line per image: {"model": ..., "image": ..., "top": [{"index", "name", "probability"}]}
+//   --json        one line per image: {"model": ..., "image": ..., "top": [{"index", "name", "probability"}]},
+//                 or {"image": ..., "error": ...} for an image that fails
 //   --dump_input FILE  debugging: write the last image's input tensor there (raw float32, NCHW)
 //   --help, --version
 // Paths are relative to the directory you ran `bazel run` from. Exit status: 0 on success, 1 when
@@ -27,9 +29,11 @@
 
 #include "cc/cli.h"
 #include "cc/contract.h"
+#include "cc/image_files.h"
 #include "cc/lite.h"
 #include "cc/lite_options.h"
 #include "cc/preprocess.h"
+#include "cc/progress.h"
 
 namespace {
 
@@ -41,7 +45,9 @@ std::string FormatLine(size_t rank, const std::string& name, double probability)
 }
 
 // Python's json.dumps style: ", " and ": " separators, non-ASCII escaped.
-std::string JsonValue(const nlohmann::json& value) { return value.dump(-1, ' ', true); }
+std::string JsonValue(const nlohmann::json& value) {
+  return value.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);  // a file name need not be UTF-8
+}
 
 std::string JsonLine(const std::string& model, const std::string& image, const std::vector<size_t>& order,
                      const std::vector<float>& probs, const std::vector<std::string>& labels) {
@@ -66,7 +72,9 @@ int main(int argc, char** argv) {
   bool json = false;
   app.add_option("args", positional, "MODEL [IMAGE...]: the model (its contract MODEL.json beside it), then images");
   app.add_option("-m,--model", model, "the exported .mge model");
-  app.add_option("-i,--image", image_flags, "an image to classify; repeat for several (default: testdata/cat.jpg)");
+  app.add_option("-i,--image", image_flags,
+                 "an image, or a folder of images (recursively, sorted), to classify; repeat for several "
+                 "(default: testdata/cat.jpg)");
   app.add_option("--topk", topk, "classes printed per image (default 5)")->check(CLI::PositiveNumber);
   app.add_option("--threads", threads, "CPU threads for Lite (default 1)")->check(CLI::PositiveNumber);
   app.add_option("--lite_options", choice,
@@ -89,9 +97,17 @@ int main(int argc, char** argv) {
 
   const std::string model_path = megdeploy::UserPath(model);
   std::vector<std::pair<std::string, std::string>> images;  // (path to open, path to show)
+  std::vector<std::string> empty_folders;
   for (const std::string& image : image_args) {
-    const std::string path = megdeploy::UserPath(image);
-    images.emplace_back(path, megdeploy::Shown(path));  // shown as //py:inference shows it
+    const std::string argument = megdeploy::UserPath(image);
+    std::vector<std::string> found = megdeploy::ExpandImages(argument);
+    if (found.empty()) {
+      empty_folders.push_back(argument);
+      found.push_back(argument);
+    }
+    for (const std::string& path : found) {
+      images.emplace_back(path, megdeploy::Shown(path));  // shown as //py:inference shows it
+    }
   }
   if (images.empty()) {
     std::string fallback = megdeploy::RunfilesPath(argv[0], "testdata/cat.jpg");
@@ -127,8 +143,14 @@ int main(int argc, char** argv) {
                  megdeploy::Shown(model_path).c_str());
   }
   int failures = 0;
+  long done = 0;
+  megdeploy::Progress progress(static_cast<long>(images.size()), "images");
   for (const auto& [path, shown] : images) {
+    progress.Update(++done);
     try {
+      if (std::find(empty_folders.begin(), empty_folders.end(), path) != empty_folders.end()) {
+        throw megdeploy::ImageError(path + ": " + megdeploy::kNoImages);
+      }
       std::vector<float> input = megdeploy::PreprocessBgr(megdeploy::ReadBgr(path, max_pixels), contract.preprocess);
       network->Input(contract.input_name).CopyFrom(input);
       network->Forward();
@@ -155,8 +177,12 @@ int main(int argc, char** argv) {
         std::printf("%s\n", FormatLine(r, contract.labels[order[r]], probs[order[r]]).c_str());
       }
     } catch (const std::exception& e) {  // ImageError or LiteError, one line each
-      std::fprintf(stderr, "inference: %s\n", e.what());
       ++failures;
+      if (json) {  // the failure takes the image's place in the stream
+        std::printf("{\"image\": %s, \"error\": %s}\n", JsonValue(shown).c_str(), JsonValue(e.what()).c_str());
+      } else {
+        std::fprintf(stderr, "inference: %s\n", e.what());
+      }
     }
   }
   return failures ? 1 : 0;

@@ -160,7 +160,8 @@ ROWS = [
     # ---- the image ----
     ("missing image", INFERENCE, image(lambda f: f.path("missing.jpg")), 1, "cannot read image"),
     ("empty image", INFERENCE, image(lambda f: f.write("empty.jpg", b"")), 1, "the file is empty"),
-    ("directory as image", INFERENCE, image(lambda f: f.directory("photos.jpg")), 1, "Is a directory"),
+    ("folder with no image files", INFERENCE, image(lambda f: f.directory("photos.jpg")), 1,
+     "photos.jpg: no image files in this folder"),
     ("symlink loop as image", INFERENCE, image(lambda f: f.loop("loop.jpg")), 1, "cannot read image: symbolic link loop"),
     ("FIFO as image", INFERENCE, image(lambda f: f.fifo("fifo.jpg")), 1, "cannot read image: not a regular file"),
     ("/dev/zero as image", INFERENCE, image(lambda f: "/dev/zero"), 1, "/dev/zero: cannot read image: not a regular file"),

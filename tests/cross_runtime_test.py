@@ -82,6 +82,57 @@ def test_fast_run_cache_from_the_contract(tmp_path):
     assert worst <= 1e-5  # other kernels sum in another order: float32 rounding only
 
 
+def photo_folder(root):
+    """50 images in nested folders — the photos re-encoded at other sizes and formats, and 6 broken
+    files — plus files that are not images, which must be skipped."""
+    import cv2
+
+    from tests.testing import BAD
+
+    sources = [cv2.imread(p) for p in PHOTOS]
+    count = 0
+    for i in range(44):
+        image = sources[i % len(sources)]
+        side = 64 + 23 * i
+        scaled = cv2.resize(image, (side, max(8, side * image.shape[0] // image.shape[1])))
+        folder = os.path.join(root, "set%d" % (i % 3), "sub" if i % 2 else "")
+        os.makedirs(folder, exist_ok=True)
+        cv2.imwrite(os.path.join(folder, "photo_%02d.%s" % (i, ("jpg", "png", "webp", "bmp")[i % 4])), scaled)
+        count += 1
+    broken = {"empty.jpg": b"", "notes.png": b"just text", "page.JPG": open(os.path.join(BAD, "page.html"), "rb").read(),
+              "cut.png": open(os.path.join(BAD, "truncated.png"), "rb").read(),
+              "small.gif": open(os.path.join(TESTDATA, "images", "small.gif"), "rb").read(),
+              "bomb.png": open(os.path.join(BAD, "bomb30000.png"), "rb").read()}
+    for name, data in broken.items():
+        with open(os.path.join(root, "set1", name), "wb") as f:
+            f.write(data)
+        count += 1
+    for name in ("README.txt", "labels.json", "set0/.hidden"):
+        with open(os.path.join(root, name), "w") as f:
+            f.write("not an image file name")
+    return count
+
+
+def test_folder_of_images(tmp_path):
+    """A folder with 50 images, 6 of them broken: 50 JSON lines from each program, in the same order
+    with the same content (the failures as {"image", "error"} records), exit status 1."""
+    folder = str(tmp_path / "photos")
+    expected = photo_folder(folder)
+    assert expected == 50
+    lines = {}
+    for program in testing.INFERENCE:
+        result = testing.run(program, "-m", SNETV2, "-i", folder, "--json", "--topk", "2")
+        assert result.returncode == 1, result.stderr
+        lines[program] = result.stdout.splitlines()
+    assert lines["py_inference"] == lines["cc_inference"]
+    records = [json.loads(line) for line in lines["py_inference"]]
+    assert len(records) == expected
+    assert [r["image"] for r in records] == sorted(r["image"] for r in records)
+    assert sum("error" in r for r in records) == 6 and sum("top" in r for r in records) == 44
+    print("%d records, identical from both programs; errors: %s" % (
+        len(records), sorted(r["error"].split(": ", 1)[1] for r in records if "error" in r)))
+
+
 @pytest.mark.parametrize("model", [LITE0, SNETV2], ids=os.path.basename)
 @pytest.mark.parametrize("threads", ["1", "2"])
 def test_softmax_check(model, threads):

@@ -1,16 +1,19 @@
 """Classifies images with an exported `.mge` model through megenginelite; prints the top classes.
 
 Reads the model contract next to the model (`<model>.json`, written by //py:export) for the input
-name, the preprocessing and the class names. Several images reuse one loaded network.
+name, the preprocessing and the class names. Several images reuse one loaded network; a folder
+stands for its image files at any depth, in sorted order.
 
 Usage:
   bazel run //py:inference -- -m efficientnet_lite0_deploy.mge            # the embedded cat photo
   bazel run //py:inference -- -m model.mge -i a.jpg -i b.png --topk 3 --json
+  bazel run //py:inference -- -m model.mge -i photos/ --json > results.jsonl
 
 Output, per image (the tutorial's format; with several images each block starts `image: PATH`):
   0: class = tiger_cat            with probability = 41.0 %
 With --json, one line per image:
   {"model": ..., "image": ..., "top": [{"index": 282, "name": "tiger_cat", "probability": 0.41}, ...]}
+and for an image that fails, {"image": ..., "error": ...} in its place (exit status 1 at the end).
 """
 import json
 import sys
@@ -22,13 +25,14 @@ program.prepare(__name__)
 from absl import flags  # noqa: E402
 
 from mgedeploy import classifier as classifier_lib  # noqa: E402
-from mgedeploy import labels, preprocess  # noqa: E402
-from mgedeploy.cli import paths, usage  # noqa: E402
+from mgedeploy import image_files, labels, preprocess  # noqa: E402
+from mgedeploy.cli import paths, progress, usage  # noqa: E402
 from mgedeploy.lite import options as lite_options  # noqa: E402
 
 MODEL = flags.DEFINE_string("model", "efficientnet_lite0_deploy.mge", "The exported .mge model.", short_name="m")
 IMAGE = flags.DEFINE_multi_string(
-    "image", None, "An image to classify; repeat for several (default: the embedded testdata/cat.jpg).",
+    "image", None, "An image, or a folder of images (recursively, sorted), to classify; repeat for several "
+    "(default: the embedded testdata/cat.jpg).",
     short_name="i")
 TOPK = flags.DEFINE_integer("topk", 5, "How many classes to print per image (1 to the number of classes).")
 THREADS = flags.DEFINE_integer("threads", 1, "CPU threads Lite may use (at least 1).")
@@ -52,7 +56,12 @@ def main(argv):
     usage.positive("--threads", THREADS.value)
     usage.positive("--max_pixels", MAX_PIXELS.value)
     model_path = paths.user_path(MODEL.value)
-    images = [paths.user_path(p) for p in IMAGE.value] if IMAGE.value else [paths.DEFAULT_IMAGE]
+    images, empty_folders = [], []
+    for path in map(paths.user_path, IMAGE.value or [paths.DEFAULT_IMAGE]):
+        found = image_files.expand(path)
+        images += found or [path]
+        if not found:
+            empty_folders.append(path)
     try:
         classifier = classifier_lib.Classifier(model_path, threads=THREADS.value, lite_options=LITE_OPTIONS.value,
                                                max_pixels=MAX_PIXELS.value)
@@ -68,12 +77,20 @@ def main(argv):
         print("WARNING: %s has random weights (tests and benchmarks only): its classes mean nothing."
               % paths.shown(model_path), file=sys.stderr)
     failures = 0
+    bar = progress.bar(len(images), "images")
     for image in images:
+        bar.update(1)
         try:
+            if image in empty_folders:
+                raise classifier_lib.ImageError("%s: %s" % (image, image_files.NO_IMAGES))
             top = classifier.classify_one(image, TOPK.value)["top"]
         except (classifier_lib.ImageError, classifier_lib.ModelError) as e:
-            program.fail(NAME, e)
             failures += 1
+            if JSON.value:  # the failure takes the image's place in the stream
+                print(json.dumps({"image": paths.shown(image), "error": str(e)}), flush=True)
+                program.quiet.drop_native_output()
+            else:
+                program.fail(NAME, e)
             continue
         if JSON.value:
             print(json.dumps({"model": paths.shown(model_path), "image": paths.shown(image), "top": top}))
@@ -82,6 +99,7 @@ def main(argv):
             print("image: %s" % paths.shown(image))
         for rank, entry in enumerate(top):
             print(labels.format_line(rank, entry["name"], entry["probability"]))
+    bar.close()
     return 1 if failures else 0
 
 
