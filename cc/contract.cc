@@ -105,6 +105,7 @@ Contract Check(const Json& json) {
   }
   const Json& output = Object(json, "output");
   const std::vector<size_t> output_shape = PositiveInts(output, "shape", 2, "output.");
+  if (output_shape[0] != contract.input_shape[0]) Fail("output.shape", "the batch must be input.shape's");
   const Json& spec = Object(json, "preprocess");
   const Json& color = Get(spec, "color", "preprocess.");
   if (color != "RGB" && color != "BGR" && color != "GRAY") Fail("preprocess.color", "expected one of RGB, BGR, GRAY");

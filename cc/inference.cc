@@ -142,46 +142,85 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "WARNING: %s has random weights (tests and benchmarks only): its classes mean nothing.\n",
                  megdeploy::Shown(model_path).c_str());
   }
+  const size_t batch = contract.input_shape[0];  // images per forward pass (export --batch)
+  const size_t classes = contract.labels.size();
   int failures = 0;
   long done = 0;
   megdeploy::Progress progress(static_cast<long>(images.size()), "images");
-  for (const auto& [path, shown] : images) {
-    progress.Update(++done);
-    try {
-      if (std::find(empty_folders.begin(), empty_folders.end(), path) != empty_folders.end()) {
-        throw megdeploy::ImageError(path + ": " + megdeploy::kNoImages);
+  // Groups of a few forward passes, as //py:inference reads them: results stream, memory stays bounded.
+  for (size_t start = 0; start < images.size(); start += 4 * batch) {
+    const size_t end = std::min(images.size(), start + 4 * batch);
+    std::vector<std::string> errors(end - start);
+    std::vector<std::vector<float>> probs(end - start);
+    std::vector<size_t> readable;  // indexes into this group
+    std::vector<float> inputs;
+    for (size_t i = start; i < end; ++i) {
+      try {
+        if (std::find(empty_folders.begin(), empty_folders.end(), images[i].first) != empty_folders.end()) {
+          throw megdeploy::ImageError(images[i].first + ": " + megdeploy::kNoImages);
+        }
+        std::vector<float> input =
+            megdeploy::PreprocessBgr(megdeploy::ReadBgr(images[i].first, max_pixels), contract.preprocess);
+        if (!dump_input.empty()) {
+          std::ofstream(megdeploy::UserPath(dump_input), std::ios::binary)
+              .write(reinterpret_cast<const char*>(input.data()), input.size() * sizeof(float));
+        }
+        inputs.insert(inputs.end(), input.begin(), input.end());
+        readable.push_back(i - start);
+      } catch (const std::exception& e) {  // ImageError, one line
+        errors[i - start] = e.what();
       }
-      std::vector<float> input = megdeploy::PreprocessBgr(megdeploy::ReadBgr(path, max_pixels), contract.preprocess);
-      network->Input(contract.input_name).CopyFrom(input);
-      network->Forward();
-      std::vector<float> probs = network->Output(0).ToVector();
-      if (probs.size() != contract.labels.size()) {
-        throw megdeploy::LiteError(model_path + ": output has " + std::to_string(probs.size()) +
-                                   " values for " + std::to_string(contract.labels.size()) + " labels");
+    }
+    const size_t per_image = readable.empty() ? 0 : inputs.size() / readable.size();
+    for (size_t first = 0; first < readable.size(); first += batch) {
+      const size_t count = std::min(batch, readable.size() - first);
+      // A last partial group is padded with copies of its last input; their outputs are dropped.
+      std::vector<float> group(inputs.begin() + first * per_image, inputs.begin() + (first + count) * per_image);
+      for (size_t pad = count; pad < batch; ++pad) {
+        group.insert(group.end(), inputs.begin() + (first + count - 1) * per_image,
+                     inputs.begin() + (first + count) * per_image);
       }
-      if (!dump_input.empty()) {
-        std::ofstream(megdeploy::UserPath(dump_input), std::ios::binary)
-            .write(reinterpret_cast<const char*>(input.data()), input.size() * sizeof(float));
+      try {
+        network->Input(contract.input_name).CopyFrom(group);
+        network->Forward();
+        std::vector<float> output = network->Output(0).ToVector();
+        if (output.size() != batch * classes) {
+          throw megdeploy::LiteError(model_path + ": output has " + std::to_string(output.size()) + " values for " +
+                                     std::to_string(batch) + " x " + std::to_string(classes) + " labels");
+        }
+        for (size_t k = 0; k < count; ++k) {
+          probs[readable[first + k]].assign(output.begin() + k * classes, output.begin() + (k + 1) * classes);
+        }
+      } catch (const std::exception& e) {  // LiteError: every image of the pass fails with it
+        for (size_t k = 0; k < count; ++k) errors[readable[first + k]] = e.what();
       }
+    }
+    for (size_t i = start; i < end; ++i) {
+      progress.Update(++done);
+      const std::string& shown = images[i].second;
+      if (!errors[i - start].empty()) {
+        ++failures;
+        if (json) {  // the failure takes the image's place in the stream
+          std::printf("{\"image\": %s, \"error\": %s}\n", JsonValue(shown).c_str(),
+                      JsonValue(errors[i - start]).c_str());
+        } else {
+          std::fprintf(stderr, "inference: %s\n", errors[i - start].c_str());
+        }
+        continue;
+      }
+      const std::vector<float>& p = probs[i - start];
       // Highest first; ties keep the lower index, as NumPy's stable argsort of -p does.
-      std::vector<size_t> order(probs.size());
+      std::vector<size_t> order(p.size());
       std::iota(order.begin(), order.end(), 0);
-      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return probs[a] > probs[b]; });
+      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return p[a] > p[b]; });
       order.resize(static_cast<size_t>(topk));
       if (json) {
-        std::printf("%s\n", JsonLine(megdeploy::Shown(model_path), shown, order, probs, contract.labels).c_str());
+        std::printf("%s\n", JsonLine(megdeploy::Shown(model_path), shown, order, p, contract.labels).c_str());
         continue;
       }
       if (images.size() > 1) std::printf("image: %s\n", shown.c_str());
       for (size_t r = 0; r < order.size(); ++r) {
-        std::printf("%s\n", FormatLine(r, contract.labels[order[r]], probs[order[r]]).c_str());
-      }
-    } catch (const std::exception& e) {  // ImageError or LiteError, one line each
-      ++failures;
-      if (json) {  // the failure takes the image's place in the stream
-        std::printf("{\"image\": %s, \"error\": %s}\n", JsonValue(shown).c_str(), JsonValue(e.what()).c_str());
-      } else {
-        std::fprintf(stderr, "inference: %s\n", e.what());
+        std::printf("%s\n", FormatLine(r, contract.labels[order[r]], p[order[r]]).c_str());
       }
     }
   }

@@ -131,6 +131,20 @@ def test_folder_of_images(tmp_path):
     assert sum("error" in r for r in records) == 6 and sum("top" in r for r in records) == 44
     print("%d records, identical from both programs; errors: %s" % (
         len(records), sorted(r["error"].split(": ", 1)[1] for r in records if "error" in r)))
+    # The same model exported with a batch of 8: 8 images per pass (the last 2 of 44 padded), and
+    # every answer equal to batch 1's within 1e-5 (one graph per image, kernels sum in another order).
+    batched = os.path.join(TESTDATA, "snetv2_x100_b8.mge")
+    for program in testing.INFERENCE:
+        result = testing.run(program, "-m", batched, "-i", folder, "--json", "--topk", "2")
+        assert result.returncode == 1, result.stderr
+        worst = 0.0
+        for one, eight in zip(records, map(json.loads, result.stdout.splitlines())):
+            assert one.get("error") == eight.get("error") and one["image"] == eight["image"]
+            if "top" in one:
+                assert [t["index"] for t in one["top"]] == [t["index"] for t in eight["top"]]
+                worst = max([worst] + [abs(a["probability"] - b["probability"]) for a, b in zip(one["top"], eight["top"])])
+        print("%s: batch 8 vs batch 1, max probability difference %.3g" % (program, worst))
+        assert worst <= 1e-5
 
 
 @pytest.mark.parametrize("model", [LITE0, SNETV2], ids=os.path.basename)

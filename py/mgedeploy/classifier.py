@@ -47,6 +47,11 @@ class Classifier:
                                              options=options)
 
     @property
+    def batch(self):
+        """Images per forward pass: the exported graph's batch (export --batch)."""
+        return self.contract["input"]["shape"][0]
+
+    @property
     def random_weights(self):
         """True for test models exported with --random_init: their classes mean nothing."""
         return not self.contract["weights"].get("meaningful", True)
@@ -64,7 +69,35 @@ class Classifier:
 
     def probabilities(self, image):
         """The model's softmax output for one image, as a float32 vector."""
-        return self.runner.run(self.preprocess(image))[0]
+        return self.run_inputs([self.preprocess(image)])[0]
+
+    def run_inputs(self, inputs):
+        """Preprocessed inputs (each (1, C, H, W)) -> their outputs, `batch` per forward pass; a last
+        partial group is padded with copies of its last input, whose outputs are dropped."""
+        outputs = []
+        for start in range(0, len(inputs), self.batch):
+            group = list(inputs[start:start + self.batch])
+            count = len(group)
+            group += [group[-1]] * (self.batch - count)
+            outputs += list(self.runner.run(np.concatenate(group))[:count])
+        return outputs
+
+    def classify_many(self, images, topk=5):
+        """One result per image, in order, `batch` images per forward pass: the record, or the
+        ImageError that image raised (the others go on)."""
+        if not 1 <= topk <= len(self.labels):
+            raise ValueError("topk must be 1 to %d, got %d" % (len(self.labels), topk))
+        results, inputs, where = [None] * len(images), [], []
+        for i, image in enumerate(images):
+            try:
+                inputs.append(self.preprocess(image))
+                where.append(i)
+            except ImageError as e:
+                results[i] = e
+        for i, probs in zip(where, self.run_inputs(inputs)):
+            results[i] = {"model": self.model_path, "image": _name_of(images[i]),
+                          "top": top_classes(probs, self.labels, topk)}
+        return results
 
     def classify_one(self, image, topk=5):
         """One image's record (see the module docstring)."""
@@ -74,9 +107,13 @@ class Classifier:
                 "top": top_classes(self.probabilities(image), self.labels, topk)}
 
     def classify(self, images, topk=5):
-        """A list of records, one per image, in order. Fails on the first bad image; to go on past
-        failures, call classify_one per image and catch ImageError."""
-        return [self.classify_one(image, topk) for image in images]
+        """A list of records, one per image, in order, `batch` per forward pass. Raises the first
+        bad image's ImageError; classify_many goes on past failures."""
+        results = self.classify_many(images, topk)
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
+        return results
 
 
 def lite_options_for(info, model_path, choice):

@@ -139,6 +139,8 @@ def _check(info):
         _fail("input.shape", "expected 1 or 3 channels (NCHW)")
     output = _object(info, "output")
     out_shape = _positive_ints(output, "shape", 2, "output.")
+    if out_shape[0] != shape[0]:
+        _fail("output.shape", "the batch must be input.shape's")
     spec = _object(info, "preprocess")
     color = _get(spec, "color", "preprocess.")
     if color not in COLORS:

@@ -83,12 +83,13 @@ def export(module, output, preprocess_spec, labels=None, sample_image=None, name
 
 
 def export_model(model, output, name, spec, class_names, weights_record, sample_image, lite_settings="auto",
-                 say=print, shown=str):
+                 say=print, shown=str, batch=1):
     """Exports `model` (an eval-mode megengine Module with its weights) to `output`.
 
     spec: the preprocessing (preprocess.SPECS entry); class_names: one per output; weights_record:
     the contract's "weights" section; sample_image: a path or a uint8 BGR array; lite_settings:
-    tuning.MODES ("auto" times the candidates).
+    tuning.MODES ("auto" times the candidates). batch: the images per forward pass the dumped graph
+    takes (Lite fixes the input shape at load when it records the kernel sequence).
     say: where progress lines go; shown: how paths are shown in them."""
     check_writable(output)
     if isinstance(sample_image, np.ndarray):
@@ -96,6 +97,7 @@ def export_model(model, output, name, spec, class_names, weights_record, sample_
         sample_image = "random pixels" if sample_image.dtype == np.uint8 else "an array"
     else:
         sample = preprocess.load(sample_image, spec)
+    sample = np.ascontiguousarray(np.repeat(sample, batch, axis=0))
     eager = eager_output(model, sample, name)
     if eager.shape[1] != len(class_names):
         raise ExportError("%s: the model has %d classes but there are %d class names" % (

@@ -161,7 +161,8 @@ def main(argv):
         if INPUT.value == "random":
             data = np.random.default_rng(0).uniform(-1, 1, size=shape).astype(np.float32)
         else:
-            data = preprocess.load(paths.user_path(INPUT.value), info["preprocess"])
+            # The image once per slot of the graph's batch (export --batch).
+            data = np.repeat(preprocess.load(paths.user_path(INPUT.value), info["preprocess"]), shape[0], axis=0)
         if RUNTIME.value == "lite":
             run, save_cache, load_ms = lite_runner_fn(model_path, info, options)
         elif RUNTIME.value == "eager":
@@ -185,15 +186,18 @@ def main(argv):
         return program.fail(NAME, (str(e).strip().splitlines() or [type(e).__name__])[0])
     runtime = {"lite": "lite_py", "eager": "eager", "onnxruntime": "onnxruntime"}[RUNTIME.value]
     result = {"runtime": runtime, "model": paths.shown(model_path), "options": options_summary(options),
-              "threads": THREADS.value, "iters": ITERS.value, "warmup": WARMUP.value, "load_ms": load_ms,
-              "first_ms": first_ms, **summarise(samples), "samples_ms": samples}
+              "threads": THREADS.value, "batch": shape[0], "iters": ITERS.value, "warmup": WARMUP.value,
+              "load_ms": load_ms, "first_ms": first_ms, **summarise(samples), "samples_ms": samples}
+    result["images_per_s"] = shape[0] * 1e3 / result["median_ms"]
     if JSON.value:
         print(json.dumps(result))
     else:
-        print("model %s, %s, %d thread(s), options %s" % (result["model"], runtime, THREADS.value, result["options"]))
+        print("model %s, %s, %d thread(s), batch %d, options %s" % (result["model"], runtime, THREADS.value, shape[0],
+                                                                   result["options"]))
         print("load %.1f ms, first run %.2f ms" % (load_ms, first_ms))
         print("%d iterations: min %.2f  median %.2f  p90 %.2f  max %.2f  std %.2f ms"
               % (ITERS.value, result["min_ms"], result["median_ms"], result["p90_ms"], result["max_ms"], result["std_ms"]))
+        print("%.1f images/s" % result["images_per_s"])
     return 0
 
 

@@ -53,6 +53,9 @@ OUTPUT = flags.DEFINE_string(
     "the contract goes to <output>.json.")
 IMAGE = flags.DEFINE_string(
     "image", None, "Sample image for the check run before the dump (default: the embedded testdata/cat.jpg).")
+BATCH = flags.DEFINE_integer(
+    "batch", 1, "Images per forward pass in the exported graph; the inference programs classify that many at "
+    "once (the last group padded). Lite fixes the input shape at load, so it is chosen here.")
 LITE_SETTINGS = flags.DEFINE_enum(
     "lite_settings", "auto", tuning.MODES,
     "auto: time the candidate Lite settings on this machine and record the fastest exact one; "
@@ -148,6 +151,7 @@ def user_model_parts():
 def main(argv):
     if len(argv) > 1:
         raise usage.UsageError("unexpected arguments: " + " ".join(argv[1:]))
+    usage.positive("--batch", BATCH.value)
     own = user_model.is_function_spec(MODEL.value)
     if not own and MODEL.value not in models.NAMES:
         raise usage.UsageError("--model must be one of %s, or FILE.py:FUNCTION; got %r" % (
@@ -167,7 +171,7 @@ def main(argv):
             record = load_weights(model, name)
             spec, names = preprocess.SPECS[name], labels.imagenet_names()
         exporter.export_model(model, output, name, spec, names, record, image,
-                              lite_settings=LITE_SETTINGS.value, say=say, shown=paths.shown)
+                              lite_settings=LITE_SETTINGS.value, say=say, shown=paths.shown, batch=BATCH.value)
     except (exporter.ExportError, sources.WeightsError, preprocess.ImageError, lite_runner.ModelError,
             contract.ContractError) as e:
         return program.fail(NAME, e)

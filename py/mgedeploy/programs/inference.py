@@ -78,27 +78,35 @@ def main(argv):
               % paths.shown(model_path), file=sys.stderr)
     failures = 0
     bar = progress.bar(len(images), "images")
-    for image in images:
-        bar.update(1)
+    # Groups of a few forward passes: each group's results print before the next is read, so a
+    # long run streams and memory stays bounded.
+    group_size = classifier.batch * 4
+    for start in range(0, len(images), group_size):
+        group = images[start:start + group_size]
+        readable = [image for image in group if image not in empty_folders]
         try:
-            if image in empty_folders:
-                raise classifier_lib.ImageError("%s: %s" % (image, image_files.NO_IMAGES))
-            top = classifier.classify_one(image, TOPK.value)["top"]
-        except (classifier_lib.ImageError, classifier_lib.ModelError) as e:
-            failures += 1
-            if JSON.value:  # the failure takes the image's place in the stream
-                print(json.dumps({"image": paths.shown(image), "error": str(e)}), flush=True)
-                program.quiet.drop_native_output()
-            else:
-                program.fail(NAME, e)
-            continue
-        if JSON.value:
-            print(json.dumps({"model": paths.shown(model_path), "image": paths.shown(image), "top": top}))
-            continue
-        if len(images) > 1:
-            print("image: %s" % paths.shown(image))
-        for rank, entry in enumerate(top):
-            print(labels.format_line(rank, entry["name"], entry["probability"]))
+            found = dict(zip(readable, classifier.classify_many(readable, TOPK.value)))
+        except classifier_lib.ModelError as e:
+            found = {image: e for image in readable}
+        for image in group:
+            bar.update(1)
+            result = found.get(image) or classifier_lib.ImageError("%s: %s" % (image, image_files.NO_IMAGES))
+            if isinstance(result, Exception):
+                failures += 1
+                if JSON.value:  # the failure takes the image's place in the stream
+                    print(json.dumps({"image": paths.shown(image), "error": str(result)}), flush=True)
+                    program.quiet.drop_native_output()
+                else:
+                    program.fail(NAME, result)
+                continue
+            top = result["top"]
+            if JSON.value:
+                print(json.dumps({"model": paths.shown(model_path), "image": paths.shown(image), "top": top}))
+                continue
+            if len(images) > 1:
+                print("image: %s" % paths.shown(image))
+            for rank, entry in enumerate(top):
+                print(labels.format_line(rank, entry["name"], entry["probability"]))
     bar.close()
     return 1 if failures else 0
 
