@@ -56,6 +56,18 @@ def eager_output(model, sample, name):
     return F.softmax(logits).numpy()
 
 
+def check_preprocess(spec, input_shape, num_labels, where):
+    """The spec against the contract's rules (contract.validate: the one validator), for a model
+    taking `input_shape`; errors name `where` (the preprocessing file)."""
+    probe = {"format": contract.FORMAT, "model": "m", "input": {"name": "data", "shape": list(input_shape)},
+             "output": {"shape": [input_shape[0], num_labels]}, "preprocess": spec,
+             "labels": ["x"] * num_labels, "weights": {}, "mge_file": {"size": 0, "sha256": "0" * 64}}
+    try:
+        contract.validate(probe, where)
+    except contract.ContractError as e:
+        raise ExportError(str(e)) from None
+
+
 def export(module, output, preprocess_spec, labels=None, sample_image=None, name=None, lite_settings="auto",
            say=print):
     """The Python API's export: `module` (a megengine Module with its weights) to `output`, with its
@@ -63,8 +75,6 @@ def export(module, output, preprocess_spec, labels=None, sample_image=None, name
     crop, mean, std); the input shape follows from it: (1, 1 for GRAY else 3, crop, crop).
     labels: class names (default "0", "1", ...). sample_image: a path or a uint8 BGR array for the
     check run (default: seeded random pixels). Returns the contract; raises ExportError."""
-    from mgedeploy.exporting import user_model
-
     name = name or os.path.splitext(os.path.basename(output))[0]
     crop = preprocess_spec.get("crop")
     channels = 1 if preprocess_spec.get("color") == "GRAY" else 3
@@ -74,10 +84,10 @@ def export(module, output, preprocess_spec, labels=None, sample_image=None, name
         sample_image = np.random.default_rng(0).integers(0, 256, (crop, crop, 3), dtype=np.uint8)
     module.eval()
     if labels is None:
-        user_model.check_preprocess(preprocess_spec, (1, channels, crop, crop), 1, "preprocess")
+        check_preprocess(preprocess_spec, (1, channels, crop, crop), 1, "preprocess")
         probe = preprocess.preprocess_bgr(np.zeros((crop, crop, 3), np.uint8), preprocess_spec)
         labels = [str(i) for i in range(eager_output(module, probe, name).shape[1])]
-    user_model.check_preprocess(preprocess_spec, (1, channels, crop, crop), len(labels), "preprocess")
+    check_preprocess(preprocess_spec, (1, channels, crop, crop), len(labels), "preprocess")
     return export_model(module, output, name, preprocess_spec, list(labels), {"source": "python", "meaningful": True},
                         sample_image, lite_settings=lite_settings, say=say)
 

@@ -85,18 +85,6 @@ def read_preprocess(path):
     return spec
 
 
-def check_preprocess(spec, input_shape, num_labels, where):
-    """The spec against the contract's rules (contract.validate: the one validator), for a model
-    taking `input_shape`; errors name `where` (the preprocessing file)."""
-    probe = {"format": contract.FORMAT, "model": "m", "input": {"name": "data", "shape": list(input_shape)},
-             "output": {"shape": [input_shape[0], num_labels]}, "preprocess": spec,
-             "labels": ["x"] * num_labels, "weights": {}, "mge_file": {"size": 0, "sha256": "0" * 64}}
-    try:
-        contract.validate(probe, where)
-    except contract.ContractError as e:
-        raise ExportError(str(e)) from None
-
-
 def _read_text(path, what):
     try:
         size = os.path.getsize(path)

@@ -136,7 +136,7 @@ def user_model_parts():
     names = user_model.read_labels(labels_path) if labels_path else None
     # Checked against the input shape with the contract's own rules (a class count of 1 until the
     # model has told us its own).
-    user_model.check_preprocess(spec, shape, len(names) if names else 1, spec_path)
+    exporter.check_preprocess(spec, shape, len(names) if names else 1, spec_path)
     module = user_model.load_module(path, function)
     probe = preprocess.preprocess_bgr(np.zeros((shape[2], shape[3], 3), np.uint8), spec)
     classes = exporter.eager_output(module, probe, MODEL.value).shape[1]
