@@ -1,9 +1,9 @@
-"""A short fuzz run (30 mutants): no hang, no death by signal, no unclean exit in either CLI."""
+"""A short fuzz run (20 mutants): no hang, no death by signal, no unclean exit in either CLI."""
 from absl import flags
 
 from tests import fuzz_models, testing
 
-SHORT_RUN = 30  # a smoke run (~20 s); the recorded 1,000-mutant run is the coverage (docs/reliability.md)
+SHORT_RUN = 20  # a smoke run (~25 s); the recorded 1,000-mutant run is the coverage (docs/reliability.md)
 
 
 def test_short_fuzz():
