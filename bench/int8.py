@@ -41,6 +41,9 @@ ROUNDS = flags.DEFINE_integer("rounds", 3, "Timing rounds; each runs every confi
 ITERS = flags.DEFINE_integer("iters", 50, "Timed iterations per configuration per round.", lower_bound=1)
 SEED = flags.DEFINE_integer("seed", 0, "Seed of the crops and of the run order.")
 OUTPUT_DIR = flags.DEFINE_string("output_dir", None, results_io.OUTPUT_DIR_HELP)
+CALIBRATION_PHOTOS = flags.DEFINE_integer(
+    "calibration_photos", 0, "Calibrate on the first N scikit-image photos only (0: all; tests use a few).",
+    lower_bound=0)
 FAST_RUN = flags.DEFINE_bool("fast_run", True, "Time fp32 with fast-run kernels too (a ~40 s search first).")
 NCHW88 = flags.DEFINE_bool("nchw88", True, "Time fp32 NCHW88 too, where a child-process probe shows it runs "
                            "(on CPUs where it deadlocks the probe costs its 60 s timeout).")
@@ -58,6 +61,7 @@ def calibration_images():
 
     data = os.path.join(os.path.dirname(skimage.__file__), "data")
     names = sorted(n for n in os.listdir(data) if n.endswith((".png", ".jpg")) and n not in TEST_SOURCES)
+    names = names[:CALIBRATION_PHOTOS.value or None]
     images = []
     for name in names:
         image = cv2.imread(os.path.join(data, name), cv2.IMREAD_COLOR)

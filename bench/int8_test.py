@@ -7,7 +7,8 @@ from tests import testing
 
 def test_int8_writes_json_and_table(tmp_path):
     result = testing.run(os.path.join(testing.ROOT, "bench", "int8"), "--crops", "4", "--rounds", "1", "--iters", "2",
-                         "--output_dir", str(tmp_path), "--nofast_run", "--nonchw88", timeout=900)
+                         "--output_dir", str(tmp_path), "--nofast_run", "--nonchw88", "--calibration_photos", "4",
+                         timeout=900)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads((tmp_path / "int8.json").read_text())
     assert report["crops"] == 4 and 0 <= report["crops_top1_agree"] <= 4

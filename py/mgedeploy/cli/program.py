@@ -14,12 +14,16 @@ from mgedeploy.cli import paths, quiet, usage
 VERSION_FLAG = "--version"
 
 
-def prepare(module_name):
+def prepare(module_name, megengine=True):
     """Run as a program: route MegEngine's native fd-2 chatter through the filter (quiet.py) and
-    arm the crash guard for Lite calls. Imported as a module: nothing."""
+    arm the crash guard for Lite calls. megengine=False: the program loads megenginelite only when
+    it needs it (via lite/runner.py), so its usage errors come at once. Imported as a module: nothing."""
     if module_name != "__main__":
         return
-    quiet.import_megengine()
+    if megengine:
+        quiet.import_megengine()
+    else:
+        quiet.install_for_program()
     from mgedeploy.lite import crash_guard
 
     crash_guard.enable(crash_guard.default_library_path(paths.REPO_ROOT),

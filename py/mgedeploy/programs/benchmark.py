@@ -84,7 +84,9 @@ def options_summary(options):
 def lite_runner_fn(model_path, info, options):
     from mgedeploy.lite import runner as lite_runner
 
-    cache = options.fast_run_cache  # a missing one starts empty; save_cache() writes it at the end
+    # Only a --fast_run_cache of the user's is written (a missing one starts empty): the contract's
+    # cache is the model's, checked by its SHA-256.
+    cache = options.fast_run_cache if FAST_RUN_CACHE.value else None
     start = time.perf_counter()
     runner = lite_runner.LiteRunner(model_path, info["input"]["name"], threads=THREADS.value, options=options)
     load_ms = (time.perf_counter() - start) * 1e3

@@ -20,7 +20,7 @@ import sys
 
 from mgedeploy.cli import program
 
-program.prepare(__name__)
+program.prepare(__name__, megengine=False)  # megenginelite loads with the model
 
 from absl import flags  # noqa: E402
 
