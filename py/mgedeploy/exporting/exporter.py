@@ -56,16 +56,31 @@ def eager_output(model, sample, name):
     return F.softmax(logits).numpy()
 
 
-def check_preprocess(spec, input_shape, num_labels, where):
+def input_shape_for(spec):
+    """The input a preprocessing spec produces: (1, 1 for GRAY else 3, crop, crop); a crop that is
+    not a positive integer gives 1 here and is reported by check_preprocess."""
+    crop = spec.get("crop") if isinstance(spec.get("crop"), int) and spec.get("crop") > 0 else 1
+    return (1, 1 if spec.get("color") == "GRAY" else 3, crop, crop)
+
+
+def check_preprocess(spec, input_shape, where):
     """The spec against the contract's rules (contract.validate: the one validator), for a model
-    taking `input_shape`; errors name `where` (the preprocessing file)."""
+    taking `input_shape`; errors name `where` (the preprocessing file). The class count plays no
+    part in those rules: one stands in for it."""
     probe = {"format": contract.FORMAT, "model": "m", "input": {"name": "data", "shape": list(input_shape)},
-             "output": {"shape": [input_shape[0], num_labels]}, "preprocess": spec,
-             "labels": ["x"] * num_labels, "weights": {}, "mge_file": {"size": 0, "sha256": "0" * 64}}
+             "output": {"shape": [input_shape[0], 1]}, "preprocess": spec,
+             "labels": ["x"], "weights": {}, "mge_file": {"size": 0, "sha256": "0" * 64}}
     try:
         contract.validate(probe, where)
     except contract.ContractError as e:
         raise ExportError(str(e)) from None
+
+
+def class_count(model, spec, name):
+    """How many classes the model answers, from one run on a black image of the spec's input."""
+    _, _, height, width = input_shape_for(spec)
+    probe = preprocess.preprocess_bgr(np.zeros((height, width, 3), np.uint8), spec)
+    return eager_output(model, probe, name).shape[1]
 
 
 def export(module, output, preprocess_spec, labels=None, sample_image=None, name=None, lite_settings="auto",
@@ -76,18 +91,13 @@ def export(module, output, preprocess_spec, labels=None, sample_image=None, name
     labels: class names (default "0", "1", ...). sample_image: a path or a uint8 BGR array for the
     check run (default: seeded random pixels). Returns the contract; raises ExportError."""
     name = name or os.path.splitext(os.path.basename(output))[0]
-    crop = preprocess_spec.get("crop")
-    channels = 1 if preprocess_spec.get("color") == "GRAY" else 3
-    if not isinstance(crop, int) or crop <= 0:
-        raise ExportError("preprocess: invalid field preprocess.crop: expected a positive integer")
+    shape = input_shape_for(preprocess_spec)
+    check_preprocess(preprocess_spec, shape, "preprocess")
     if sample_image is None:
-        sample_image = np.random.default_rng(0).integers(0, 256, (crop, crop, 3), dtype=np.uint8)
+        sample_image = np.random.default_rng(0).integers(0, 256, (shape[2], shape[3], 3), dtype=np.uint8)
     module.eval()
     if labels is None:
-        check_preprocess(preprocess_spec, (1, channels, crop, crop), 1, "preprocess")
-        probe = preprocess.preprocess_bgr(np.zeros((crop, crop, 3), np.uint8), preprocess_spec)
-        labels = [str(i) for i in range(eager_output(module, probe, name).shape[1])]
-    check_preprocess(preprocess_spec, (1, channels, crop, crop), len(labels), "preprocess")
+        labels = [str(i) for i in range(class_count(module, preprocess_spec, name))]
     return export_model(module, output, name, preprocess_spec, list(labels), {"source": "python", "meaningful": True},
                         sample_image, lite_settings=lite_settings, say=say)
 

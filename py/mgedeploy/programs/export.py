@@ -19,7 +19,6 @@ from mgedeploy.cli import program
 
 program.prepare(__name__)
 
-import numpy as np  # noqa: E402
 from absl import flags  # noqa: E402
 
 from mgedeploy import contract, labels, models, preprocess  # noqa: E402
@@ -127,19 +126,12 @@ def user_model_parts():
         raise usage.UsageError("--preprocess FILE.json is required with --model FILE.py:FUNCTION")
     spec_path = paths.user_path(PREPROCESS.value)
     spec = user_model.read_preprocess(spec_path)
-    if INPUT_SHAPE.value:
-        shape = parse_input_shape(INPUT_SHAPE.value)
-    else:
-        crop = spec.get("crop") if isinstance(spec.get("crop"), int) else 1
-        shape = (1, 1 if spec.get("color") == "GRAY" else 3, crop, crop)
+    shape = parse_input_shape(INPUT_SHAPE.value) if INPUT_SHAPE.value else exporter.input_shape_for(spec)
     labels_path = paths.user_path(LABELS.value) if LABELS.value else None
     names = user_model.read_labels(labels_path) if labels_path else None
-    # Checked against the input shape with the contract's own rules (a class count of 1 until the
-    # model has told us its own).
-    exporter.check_preprocess(spec, shape, len(names) if names else 1, spec_path)
+    exporter.check_preprocess(spec, shape, spec_path)  # with the contract's own rules
     module = user_model.load_module(path, function)
-    probe = preprocess.preprocess_bgr(np.zeros((shape[2], shape[3], 3), np.uint8), spec)
-    classes = exporter.eager_output(module, probe, MODEL.value).shape[1]
+    classes = exporter.class_count(module, spec, MODEL.value)
     if names is None:
         names = [str(i) for i in range(classes)]
     elif len(names) != classes:
