@@ -34,17 +34,21 @@ def top_classes(probs, names, k):
 class Classifier:
     """Loads `model_path` and its contract. threads: Lite's CPU threads. lite_options: "best" (the
     settings export chose for this machine, recorded in the contract) or "default" (Lite's own).
+    share_weights_with: another Classifier of the same model whose weights this one's network uses
+    instead of loading its own copy (one per thread, one set of weights).
     Raises ContractError, ModelError or SettingsError, each one line naming the file."""
 
-    def __init__(self, model_path, threads=1, lite_options="best", max_pixels=preprocess.DEFAULT_MAX_PIXELS):
+    def __init__(self, model_path, threads=1, lite_options="best", max_pixels=preprocess.DEFAULT_MAX_PIXELS,
+                 share_weights_with=None):
         self.model_path = os.fspath(model_path)
         lite_runner.check_model_file(self.model_path)
         self.contract = contract.read(self.model_path)
         self.labels = self.contract["labels"]
         self.max_pixels = max_pixels
         options, self.note = lite_options_for(self.contract, self.model_path, lite_options)
-        self.runner = lite_runner.LiteRunner(self.model_path, self.contract["input"]["name"], threads=threads,
-                                             options=options)
+        self.runner = lite_runner.LiteRunner(
+            self.model_path, self.contract["input"]["name"], threads=threads, options=options,
+            share_weights_with=share_weights_with.runner if share_weights_with else None)
 
     @property
     def batch(self):

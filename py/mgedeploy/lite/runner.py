@@ -75,9 +75,10 @@ def lite_config(options):
 
 
 class LiteRunner:
-    """One Lite network. Not for several threads at once: give each thread its own runner."""
+    """One Lite network. Not for several threads at once: give each thread its own runner
+    (share_weights_with=another runner of the same model keeps one copy of the weights)."""
 
-    def __init__(self, model_path, input_name, threads=1, options=None):
+    def __init__(self, model_path, input_name, threads=1, options=None, share_weights_with=None):
         self.model_path = model_path
         self.input_name = input_name
         self.options = options or LiteOptions()
@@ -105,7 +106,11 @@ class LiteRunner:
         try:
             with crash_guard.guarded("%s: Lite crashed while loading the model: the file is damaged or not a "
                                      "MegEngine model" % model_path):
-                self.network.load(model_path)
+                if share_weights_with is not None:
+                    # Another runner's loaded graph and weights, with this network's own options.
+                    self.network.share_weights_with(share_weights_with.network)
+                else:
+                    self.network.load(model_path)
         except Exception as e:  # megenginelite raises RuntimeError with Lite's message
             raise ModelError("%s: Lite cannot load the model: %s" % (model_path, first_line(e))) from e
         self.output_name = self.network.get_output_name(0)

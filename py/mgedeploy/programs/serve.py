@@ -1,0 +1,109 @@
+"""Serves exported models over HTTP: the Open Inference Protocol (KServe V2) REST API, a /classify
+endpoint that takes an image file, Prometheus /metrics and a web page at /.
+
+Usage:
+  bazel run //py:serve -- --model efficientnet_lite0_deploy.mge              # http://127.0.0.1:8000/
+  bazel run //py:serve -- --model a.mge --model b.mge --port 8080 --workers 2 --max_queue 64
+
+A model's name in the URLs is its file name without `.mge`. The server answers 429 (with
+Retry-After) at once when --max_queue requests wait, and 504 for a request that waited past
+--timeout_ms; SIGTERM or Ctrl-C stops accepting, finishes what is queued and exits 0.
+"""
+import os
+import sys
+
+from mgedeploy.cli import program
+
+program.prepare(__name__, megengine=False)  # megenginelite loads with the models
+
+from absl import flags  # noqa: E402
+
+from mgedeploy import classifier as classifier_lib, preprocess  # noqa: E402
+from mgedeploy.cli import paths, usage  # noqa: E402
+from mgedeploy.lite import options as lite_options  # noqa: E402
+
+NAME = "serve"
+
+MODEL = flags.DEFINE_multi_string("model", None, "An exported .mge model (its contract beside it); repeat for "
+                                  "several. Default: efficientnet_lite0_deploy.mge.", short_name="m")
+HOST = flags.DEFINE_string("host", "127.0.0.1", "Address to listen on (loopback by default; 0.0.0.0 for all).")
+PORT = flags.DEFINE_integer("port", 8000, "TCP port (0: any free port, printed at start-up).")
+WORKERS = flags.DEFINE_integer("workers", None, "Worker threads per model, each with its own Lite network (one "
+                               "copy of the weights). Default: the CPUs this process may use.")
+THREADS = flags.DEFINE_integer("threads", 1, "Lite CPU threads per worker (on 2 cores, 2 workers x 1 thread "
+                               "beat 1 x 2: docs/serving.md).")
+MAX_BATCH = flags.DEFINE_integer("max_batch", 1, "Inputs a worker takes from the queue at once (one forward pass "
+                                 "per `export --batch` images).")
+MAX_BATCH_DELAY_MS = flags.DEFINE_float("max_batch_delay_ms", 0.0, "How long a worker waits for more inputs to "
+                                        "fill --max_batch (0: only what is already queued).")
+MAX_QUEUE = flags.DEFINE_integer("max_queue", 32, "Requests that may wait per model; beyond it, 429 at once.")
+TIMEOUT_MS = flags.DEFINE_float("timeout_ms", 5000.0, "A request not started within this is answered 504 "
+                                "without running.")
+MAX_BODY_BYTES = flags.DEFINE_integer("max_body_bytes", 16 << 20, "Largest request body (413 beyond).")
+BODY_TIMEOUT_S = flags.DEFINE_float("body_timeout_s", 10.0, "A body that has not fully arrived by then: 408.")
+MAX_PIXELS = flags.DEFINE_integer("max_pixels", preprocess.DEFAULT_MAX_PIXELS, "Largest image by its header "
+                                  "(413 beyond, before decoding).")
+MAX_BATCH_INPUTS = flags.DEFINE_integer("max_batch_inputs", 64, "Most items in one V2 infer request (413 beyond).")
+LITE_OPTIONS = flags.DEFINE_enum("lite_options", "best", lite_options.CHOICES,
+                                 "best: the settings recorded in each contract; default: Lite's own.")
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise usage.UsageError("unexpected arguments: %s (models go after --model)" % " ".join(argv[1:]))
+    for name, flag in (("--threads", THREADS), ("--max_batch", MAX_BATCH), ("--max_queue", MAX_QUEUE),
+                       ("--max_body_bytes", MAX_BODY_BYTES), ("--max_pixels", MAX_PIXELS),
+                       ("--max_batch_inputs", MAX_BATCH_INPUTS)):
+        usage.positive(name, flag.value)
+    if WORKERS.value is not None:
+        usage.positive("--workers", WORKERS.value)
+    if not 0 <= PORT.value <= 65535:
+        raise usage.UsageError("--port must be 0 to 65535, got %d" % PORT.value)
+    for name, flag in (("--timeout_ms", TIMEOUT_MS), ("--body_timeout_s", BODY_TIMEOUT_S)):
+        if not flag.value > 0:
+            raise usage.UsageError("%s must be positive, got %g" % (name, flag.value))
+    if MAX_BATCH_DELAY_MS.value < 0:
+        raise usage.UsageError("--max_batch_delay_ms must be 0 or more, got %g" % MAX_BATCH_DELAY_MS.value)
+
+    import uvicorn
+
+    from mgedeploy.serving import app as app_lib
+
+    models = {}
+    for path in map(paths.user_path, MODEL.value or ["efficientnet_lite0_deploy.mge"]):
+        name = app_lib.model_name(path)
+        if name in models:
+            raise usage.UsageError("two models named %r (%s and %s): names come from file names"
+                                   % (name, paths.shown(models[name]), paths.shown(path)))
+        models[name] = path
+    settings = app_lib.Settings(
+        workers=WORKERS.value or len(os.sched_getaffinity(0)), threads=THREADS.value, max_batch=MAX_BATCH.value,
+        max_batch_delay_ms=MAX_BATCH_DELAY_MS.value, max_queue=MAX_QUEUE.value, timeout_ms=TIMEOUT_MS.value,
+        max_body_bytes=MAX_BODY_BYTES.value, body_timeout_s=BODY_TIMEOUT_S.value, max_pixels=MAX_PIXELS.value,
+        max_batch_inputs=MAX_BATCH_INPUTS.value, lite_options=LITE_OPTIONS.value)
+    try:
+        app = app_lib.make_app(models, settings)
+    except (classifier_lib.ContractError, classifier_lib.ModelError) as e:
+        return program.fail(NAME, e)
+
+    config = uvicorn.Config(app, host=HOST.value, port=PORT.value, log_level="warning", access_log=False,
+                            timeout_graceful_shutdown=TIMEOUT_MS.value / 1000 + BODY_TIMEOUT_S.value)
+    server = uvicorn.Server(config)
+
+    # Say where it listens once the socket is bound (port 0 picks a free one).
+    original_startup = server.startup
+
+    async def startup(sockets=None):
+        await original_startup(sockets)
+        port = server.servers[0].sockets[0].getsockname()[1] if server.servers else PORT.value
+        print("Serving %s at http://%s:%d/ (%d workers x %d threads per model; Ctrl-C to stop)"
+              % (", ".join(models), HOST.value, port, settings.workers, settings.threads), flush=True)
+
+    server.startup = startup
+    server.run()
+    print("Stopped.", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    program.run(main, NAME)

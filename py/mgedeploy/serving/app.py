@@ -1,0 +1,225 @@
+"""The FastAPI app: the Open Inference Protocol (V2) REST endpoints, /classify, /metrics and the
+web page, over one ModelWorkers pool per model (workers.py).
+
+    app = make_app({"efficientnet_lite0_deploy": "efficientnet_lite0_deploy.mge"}, Settings())
+
+Every error is `{"error": "<one line>"}` with a 4xx/5xx status: 400 malformed, 404 unknown model,
+408 slow upload, 413 too big (body, pixels, items), 415 not an image, 429 queue full (with
+Retry-After), 500 Lite failed (the worker is rebuilt), 503 shutting down, 504 deadline passed in the queue.
+"""
+import asyncio
+import contextlib
+import dataclasses
+import html
+import json
+import os
+import time
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import mgedeploy
+from mgedeploy import classifier as classifier_lib
+from mgedeploy import preprocess
+from mgedeploy.serving import v2, workers as workers_lib
+from mgedeploy.serving.metrics import Metrics
+from mgedeploy.serving.uploads import HttpError, check_image, image_from_body, read_body
+
+PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "page.html")
+
+
+@dataclasses.dataclass
+class Settings:
+    """The server's knobs; programs/serve.py documents each as a flag."""
+    workers: int = 2
+    threads: int = 1
+    max_batch: int = 1
+    max_batch_delay_ms: float = 0.0
+    max_queue: int = 32
+    timeout_ms: float = 5000.0
+    max_body_bytes: int = 16 << 20
+    body_timeout_s: float = 10.0
+    max_pixels: int = preprocess.DEFAULT_MAX_PIXELS
+    max_batch_inputs: int = 64
+    lite_options: str = "best"
+
+
+def model_name(path):
+    """A model's name in the URLs: its file name without `.mge`."""
+    base = os.path.basename(path)
+    return base[:-4] if base.endswith(".mge") else base
+
+
+def make_app(models, settings):
+    """models: {name: .mge path}. Loads every model's first network now (its ContractError or
+    ModelError is raised here, before the server listens); the other workers start with the app."""
+    metrics = Metrics()
+    pools = {}
+    for name, path in models.items():
+        pools[name] = workers_lib.ModelWorkers(
+            path, workers=settings.workers, threads=settings.threads, max_batch=settings.max_batch,
+            max_batch_delay_s=settings.max_batch_delay_ms / 1000, max_queue=settings.max_queue,
+            lite_options=settings.lite_options, max_pixels=settings.max_pixels, observe=metrics.observer(name))
+        metrics.track_queue(name, pools[name])
+    state = {"ready": True}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        # uvicorn has stopped accepting and waited for the requests in flight: drain and stop.
+        state["ready"] = False
+        for pool in pools.values():
+            await asyncio.get_running_loop().run_in_executor(None, pool.close)
+
+    app = FastAPI(title="megdeploy model server", version=mgedeploy.__version__, lifespan=lifespan,
+                  docs_url="/docs", redoc_url=None)
+    app.state.pools = pools
+    app.state.metrics = metrics
+    app.state.ready = state
+
+    def error(status, message, headers=None):
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+    @app.exception_handler(HttpError)
+    async def on_http_error(request, e):
+        return error(e.status, str(e), e.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation_error(request, e):
+        first = e.errors()[0] if e.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        return error(400, "%s: %s" % (where, first.get("msg", "invalid request")))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_starlette_error(request, e):
+        return error(e.status_code, str(e.detail))
+
+    def pool_of(name):
+        pool = pools.get(name)
+        if pool is None:
+            raise HttpError(404, "unknown model %r (this server has: %s)" % (name, ", ".join(sorted(pools))))
+        return pool
+
+    async def run_job(name, pool, job):
+        """Queues the job and waits for it until its deadline; the errors become statuses."""
+        try:
+            future = pool.submit(job)
+        except workers_lib.QueueFull as e:
+            metrics.rejections.labels(name, "queue_full").inc()
+            raise HttpError(429, str(e), {"Retry-After": str(e.retry_after_s)}) from None
+        except workers_lib.ShuttingDown as e:
+            metrics.rejections.labels(name, "shutting_down").inc()
+            raise HttpError(503, str(e)) from None
+        waiting = asyncio.wrap_future(future)
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiting), max(0.0, job.deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            if future.cancel():  # still queued: it will never run
+                metrics.rejections.labels(name, "deadline").inc()
+                raise HttpError(504, "not run: the request waited %g ms in the queue (--timeout_ms)"
+                                % settings.timeout_ms) from None
+            return await waiting  # already running: it ends within one forward pass
+        except workers_lib.DeadlineExceeded as e:
+            raise HttpError(504, "not run: %s (--timeout_ms)" % e) from None
+        except preprocess.ImageError as e:
+            raise HttpError(400, str(e)) from None
+        except workers_lib.WorkerFailure as e:
+            raise HttpError(500, "the model failed on this request (the worker was rebuilt): %s" % e) from None
+
+    def answered(name, endpoint, started, response):
+        metrics.requests.labels(name, endpoint, str(response.status_code)).inc()
+        metrics.latency.labels(name, endpoint).observe(time.monotonic() - started)
+        return response
+
+    async def handle(name, endpoint, request, work):
+        """Runs `work(pool)`, counting its outcome; HttpError -> its status."""
+        started = time.monotonic()
+        try:
+            pool = pool_of(name)
+            response = await work(pool, started + settings.timeout_ms / 1000)
+        except HttpError as e:
+            if e.status in (408, 413, 415, 400):
+                metrics.rejections.labels(name if name in pools else "", "too_large" if e.status == 413
+                                          else "bad_input").inc()
+            response = error(e.status, str(e), e.headers)
+        return answered(name if name in pools else "", endpoint, started, response)
+
+    @app.get("/", response_class=HTMLResponse)
+    async def page():
+        with open(PAGE, encoding="utf-8") as f:
+            text = f.read()
+        options = "".join('<option value="%s">%s</option>' % (html.escape(n), html.escape(n)) for n in sorted(pools))
+        return text.replace("<!--MODELS-->", options)
+
+    @app.get("/v2")
+    async def server_metadata():
+        return {"name": "megdeploy", "version": mgedeploy.__version__, "extensions": ["classify", "metrics"]}
+
+    @app.get("/v2/health/live")
+    async def live():
+        return {"live": True}
+
+    @app.get("/v2/health/ready")
+    async def ready():
+        return JSONResponse({"ready": state["ready"]}, status_code=200 if state["ready"] else 503)
+
+    @app.get("/v2/models/{name}")
+    @app.get("/v2/models/{name}/versions/{version}")
+    async def model_metadata(name: str, version: str = v2.VERSION):
+        pool = pool_of(name)
+        if version != v2.VERSION:
+            raise HttpError(404, "model %r has only version %s" % (name, v2.VERSION))
+        return v2.metadata(name, pool.contract)
+
+    @app.get("/v2/models/{name}/ready")
+    @app.get("/v2/models/{name}/versions/{version}/ready")
+    async def model_ready(name: str, version: str = v2.VERSION):
+        pool_of(name)
+        return JSONResponse({"name": name, "ready": state["ready"]}, status_code=200 if state["ready"] else 503)
+
+    @app.post("/v2/models/{name}/infer")
+    @app.post("/v2/models/{name}/versions/{version}/infer")
+    async def infer(name: str, request: Request, version: str = v2.VERSION):
+        async def work(pool, deadline):
+            if version != v2.VERSION:
+                raise HttpError(404, "model %r has only version %s" % (name, v2.VERSION))
+            body = await read_body(request, settings.max_body_bytes, settings.body_timeout_s)
+            try:
+                payload = json.loads(body)
+            except (ValueError, UnicodeDecodeError) as e:
+                raise HttpError(400, "the body is not JSON: %s" % e) from None
+            kind, value = v2.parse_infer(payload, pool.contract, settings.max_batch_inputs, settings.max_pixels)
+            if kind == "tensor":
+                outputs = await run_job(name, pool, workers_lib.Job(deadline, tensor=value))
+            else:
+                jobs = [workers_lib.Job(deadline, image=image, name="input 'image' item %d" % i)
+                        for i, image in enumerate(value)]
+                results = await asyncio.gather(*(run_job(name, pool, job) for job in jobs), return_exceptions=True)
+                for result in results:
+                    if isinstance(result, Exception):
+                        raise result
+                outputs = [result[0] for result in results]
+            return JSONResponse(v2.response(name, payload, pool.contract, outputs))
+        return await handle(name, "infer", request, work)
+
+    @app.post("/v2/models/{name}/classify")
+    async def classify(name: str, request: Request, topk: int = 5):
+        async def work(pool, deadline):
+            classes = len(pool.contract["labels"])
+            if not 1 <= topk <= classes:
+                raise HttpError(400, "topk must be 1 to %d, got %d" % (classes, topk))
+            body = await read_body(request, settings.max_body_bytes, settings.body_timeout_s)
+            image = check_image(await image_from_body(request, body), settings.max_pixels)
+            outputs = await run_job(name, pool, workers_lib.Job(deadline, image=image))
+            return JSONResponse({"model": name, "image": "upload",
+                                 "top": classifier_lib.top_classes(outputs[0], pool.contract["labels"], topk)})
+        return await handle(name, "classify", request, work)
+
+    @app.get("/metrics")
+    async def metrics_page():
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
+
+    return app

@@ -1,0 +1,205 @@
+"""A model's worker pool: a bounded queue, and threads that each own a Lite network.
+
+Why threads: megenginelite calls Lite through ctypes, which releases the GIL for the whole forward
+pass (and OpenCV releases it while decoding and resizing), so two threads with one network each
+use both cores; ../docs/serving.md has the measurement (2 networks x 1 thread: 1.7x the images/s of
+1 network x 2 threads on 2 cores). The networks share one copy of the weights (Lite's
+share_weights_with).
+
+A job is one request: encoded image bytes or a float32 tensor of n inputs. A worker takes the job
+at the head of the queue and whatever else is already queued, up to max_batch inputs (waiting up
+to max_batch_delay for more only when that is set), and runs them `model batch` per forward pass.
+Admission control: submit() refuses at once when max_queue jobs wait (QueueFull -> 429); a job
+whose deadline passed while it waited is answered DeadlineExceeded without running. A failure
+inside Lite fails that batch's jobs (WorkerFailure -> 500) and the worker rebuilds its network.
+"""
+import collections
+import concurrent.futures
+import threading
+import time
+
+import numpy as np
+
+from mgedeploy import classifier as classifier_lib
+from mgedeploy import preprocess
+
+
+class QueueFull(Exception):
+    """The queue is at max_queue: try again later."""
+
+    def __init__(self, depth, retry_after_s):
+        super().__init__("the server is busy: %d requests are queued; try again in %d s" % (depth, retry_after_s))
+        self.retry_after_s = retry_after_s
+
+
+class DeadlineExceeded(Exception):
+    """The job waited in the queue past its deadline and was not run."""
+
+
+class WorkerFailure(Exception):
+    """Lite failed while running the job's batch; the worker was rebuilt."""
+
+
+class ShuttingDown(Exception):
+    """The pool no longer accepts jobs."""
+
+
+class Job:
+    """One request. `image` (encoded bytes) or `tensor` (float32, (n, C, H, W)); `future` gets the
+    list of n output vectors, or one of the exceptions above / ImageError."""
+
+    def __init__(self, deadline, image=None, tensor=None, name="the body"):
+        self.name = name  # what an image error calls it
+        self.image = image
+        self.tensor = tensor
+        self.count = 1 if tensor is None else tensor.shape[0]
+        self.enqueued = time.monotonic()
+        self.deadline = deadline
+        self.future = concurrent.futures.Future()
+        self.timings = {}  # seconds: queue, preprocess, inference
+
+
+class ModelWorkers:
+    """`workers` threads for one model. `observe(kind, value)` receives the metrics (see
+    metrics.py): "queue"/"preprocess"/"inference" seconds, "batch" sizes, "restart", "expired"."""
+
+    def __init__(self, model_path, workers=2, threads=1, max_batch=1, max_batch_delay_s=0.0, max_queue=64,
+                 lite_options="best", max_pixels=preprocess.DEFAULT_MAX_PIXELS, observe=None):
+        self.model_path = model_path
+        self.threads = threads
+        self.max_batch = max_batch
+        self.max_batch_delay_s = max_batch_delay_s
+        self.max_queue = max_queue
+        self.lite_options = lite_options
+        self.max_pixels = max_pixels
+        self.observe = observe or (lambda kind, value: None)
+        # The first network loads the model (and raises its ContractError/ModelError here, at start-up).
+        self.prototype = self._new_classifier()
+        self.contract = self.prototype.contract
+        self._queue = collections.deque()
+        self._ready = threading.Condition()
+        self._accepting = True
+        self._service_s = 0.05  # running mean of one input's service time, for Retry-After
+        self._threads = [threading.Thread(target=self._work, args=(i,), name="worker-%d" % i, daemon=True)
+                         for i in range(workers)]
+        for thread in self._threads:
+            thread.start()
+
+    # -- the front's side ------------------------------------------------------------------------
+
+    def submit(self, job):
+        """Queues `job` or raises QueueFull / ShuttingDown at once."""
+        with self._ready:
+            if not self._accepting:
+                raise ShuttingDown("the server is shutting down")
+            if len(self._queue) >= self.max_queue:
+                raise QueueFull(len(self._queue), self.retry_after_s())
+            self._queue.append(job)
+            self._ready.notify()
+        return job.future
+
+    def depth(self):
+        return len(self._queue)
+
+    def retry_after_s(self):
+        """Seconds until the queue has room again, at the measured service rate (at least 1)."""
+        per_worker = len(self._queue) * self._service_s / max(1, len(self._threads))
+        return max(1, int(per_worker + 0.999))
+
+    def close(self, timeout_s=30.0):
+        """Stops accepting, lets the workers finish what is queued, joins them."""
+        with self._ready:
+            self._accepting = False
+            self._ready.notify_all()
+        for thread in self._threads:
+            thread.join(timeout_s)
+
+    # -- the workers' side -----------------------------------------------------------------------
+
+    def _new_classifier(self, share_with=None):
+        return classifier_lib.Classifier(self.model_path, threads=self.threads, lite_options=self.lite_options,
+                                         max_pixels=self.max_pixels,
+                                         share_weights_with=share_with)
+
+    def _take(self):
+        """Blocks for the next jobs (up to max_batch inputs); [] when closed and drained."""
+        with self._ready:
+            while not self._queue and self._accepting:
+                self._ready.wait()
+            if not self._queue:
+                return []
+            jobs = [self._queue.popleft()]
+            inputs = jobs[0].count
+            end = time.monotonic() + self.max_batch_delay_s
+            while inputs < self.max_batch:
+                if not self._queue:
+                    left = end - time.monotonic()
+                    if left <= 0 or not self._accepting:
+                        break
+                    self._ready.wait(left)
+                    continue
+                if inputs + self._queue[0].count > self.max_batch:
+                    break
+                job = self._queue.popleft()
+                jobs.append(job)
+                inputs += job.count
+            return jobs
+
+    def _work(self, index):
+        classifier = self.prototype if index == 0 else self._new_classifier(share_with=self.prototype)
+        while True:
+            jobs = self._take()
+            if not jobs:
+                return
+            now = time.monotonic()
+            live = []
+            for job in jobs:
+                if not job.future.set_running_or_notify_cancel():
+                    continue  # the front gave up on it (deadline) and has answered already
+                job.timings["queue"] = now - job.enqueued
+                self.observe("queue", job.timings["queue"])
+                if now > job.deadline:
+                    self.observe("expired", 1)
+                    job.future.set_exception(DeadlineExceeded("the request waited %.0f ms in the queue, past its "
+                                                              "deadline" % (1000 * job.timings["queue"])))
+                else:
+                    live.append(job)
+            if live:
+                classifier = self._run(classifier, live)
+
+    def _run(self, classifier, jobs):
+        """Preprocesses and runs `jobs`; returns the classifier to go on with (a new one after a failure)."""
+        started = time.monotonic()
+        ready, inputs = [], []
+        for job in jobs:
+            try:
+                if job.image is not None:
+                    inputs.append(classifier.preprocess(preprocess.decode_bgr(job.image, job.name, self.max_pixels)))
+                else:
+                    inputs += [job.tensor[i:i + 1] for i in range(job.count)]
+                ready.append(job)
+            except preprocess.ImageError as e:
+                job.future.set_exception(e)
+        preprocessed = time.monotonic()
+        if not ready:
+            return classifier
+        try:
+            outputs = classifier.run_inputs(inputs)
+        except Exception as e:  # Lite failed (ModelError) or worse: contain it to this batch
+            for job in ready:
+                job.future.set_exception(WorkerFailure("%s: %s" % (type(e).__name__, e)))
+            self.observe("restart", 1)
+            return self._new_classifier(share_with=None)
+        done = time.monotonic()
+        self.observe("batch", len(inputs))
+        per_input = (done - preprocessed) / len(inputs)
+        self._service_s = 0.8 * self._service_s + 0.2 * (done - started) / len(inputs)
+        at = 0
+        for job in ready:
+            job.timings["preprocess"] = (preprocessed - started) / len(ready)
+            job.timings["inference"] = per_input * job.count
+            self.observe("preprocess", job.timings["preprocess"])
+            self.observe("inference", job.timings["inference"])
+            job.future.set_result(outputs[at:at + job.count])
+            at += job.count
+        return classifier
