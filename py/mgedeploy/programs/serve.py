@@ -10,6 +10,7 @@ Retry-After) at once when --max_queue requests wait, and 504 for a request that 
 --timeout_ms; SIGTERM or Ctrl-C stops accepting, finishes what is queued and exits 0.
 """
 import os
+import signal
 import sys
 
 from mgedeploy.cli import program
@@ -39,7 +40,7 @@ MAX_BATCH_DELAY_MS = flags.DEFINE_float("max_batch_delay_ms", 0.0, "How long a w
 MAX_QUEUE = flags.DEFINE_integer("max_queue", 32, "Requests that may wait per model; beyond it, 429 at once.")
 TIMEOUT_MS = flags.DEFINE_float("timeout_ms", 5000.0, "A request not started within this is answered 504 "
                                 "without running.")
-MAX_BODY_BYTES = flags.DEFINE_integer("max_body_bytes", 16 << 20, "Largest request body (413 beyond).")
+MAX_BODY_BYTES = flags.DEFINE_integer("max_body_bytes", 32 << 20, "Largest request body (413 beyond; a batch-8 FP32 tensor as JSON is ~24 MB).")
 BODY_TIMEOUT_S = flags.DEFINE_float("body_timeout_s", 10.0, "A body that has not fully arrived by then: 408.")
 MAX_PIXELS = flags.DEFINE_integer("max_pixels", preprocess.DEFAULT_MAX_PIXELS, "Largest image by its header "
                                   "(413 beyond, before decoding).")
@@ -100,6 +101,11 @@ def main(argv):
               % (", ".join(models), HOST.value, port, settings.workers, settings.threads), flush=True)
 
     server.startup = startup
+    # uvicorn handles SIGTERM/SIGINT (stop accepting, finish the requests in flight), then re-raises
+    # the signal to whatever handler was there before: make that one a no-op, so a graceful stop
+    # exits 0 instead of dying of the signal.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
     server.run()
     print("Stopped.", file=sys.stderr)
     return 0

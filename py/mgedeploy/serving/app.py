@@ -39,7 +39,7 @@ class Settings:
     max_batch_delay_ms: float = 0.0
     max_queue: int = 32
     timeout_ms: float = 5000.0
-    max_body_bytes: int = 16 << 20
+    max_body_bytes: int = 32 << 20
     body_timeout_s: float = 10.0
     max_pixels: int = preprocess.DEFAULT_MAX_PIXELS
     max_batch_inputs: int = 64

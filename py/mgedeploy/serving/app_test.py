@@ -1,0 +1,264 @@
+"""The server app in-process (httpx over ASGI, no socket): answers equal //py:inference's, batching
+equals batch 1, admission control (429 at once, 504 past the deadline without running), a failing
+worker is contained and rebuilt, every bad upload gets a 4xx and memory stays flat."""
+import asyncio
+import base64
+import glob
+import json
+import os
+import threading
+import time
+
+import httpx
+import numpy as np
+import pytest
+
+from mgedeploy import Classifier
+from mgedeploy.serving import app as app_lib
+from tests import testing
+
+LITE0 = "efficientnet_lite0"
+PHOTOS = sorted(glob.glob(os.path.join(testing.TESTDATA, "*.jpg")))
+SNETV2_B8 = os.path.join(testing.TESTDATA, "snetv2_x100_b8.mge")
+
+
+def make(models=None, **settings):
+    return app_lib.make_app(models or {LITE0: testing.LITE0}, app_lib.Settings(**settings))
+
+
+async def call(app, method, path, **kwargs):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        return await client.request(method, path, **kwargs)
+
+
+def request(app, method, path, **kwargs):
+    return asyncio.run(call(app, method, path, **kwargs))
+
+
+def v2_images(paths):
+    data = [base64.b64encode(open(p, "rb").read()).decode() for p in paths]
+    return {"inputs": [{"name": "image", "datatype": "BYTES", "shape": [len(data)], "data": data}]}
+
+
+def v2_tensor(name, array):
+    return {"inputs": [{"name": name, "datatype": "FP32", "shape": list(array.shape), "data": array.ravel().tolist()}]}
+
+
+@pytest.fixture(scope="module")
+def lite0_app():
+    return make()
+
+
+def test_answers_equal_the_inference_program(lite0_app):
+    """Same preprocessing code, same Lite options, same network: the top-5 must be identical
+    (exact equality of indices and probabilities, not a tolerance)."""
+    args = ["-m", testing.LITE0, "--json"] + [a for p in PHOTOS for a in ("-i", p)]
+    result = testing.run("py_inference", *args)
+    assert result.returncode == 0, result.stderr
+    expected = [json.loads(line)["top"] for line in result.stdout.splitlines()]
+    assert len(expected) == len(PHOTOS) >= 2
+    classifier = Classifier(testing.LITE0)
+    url = "/v2/models/%s" % LITE0
+    for photo, top in zip(PHOTOS, expected):
+        raw = open(photo, "rb").read()
+        body = request(lite0_app, "POST", url + "/classify", content=raw)
+        assert body.status_code == 200, body.text
+        assert body.json() == {"model": LITE0, "image": "upload", "top": top}
+        form = request(lite0_app, "POST", url + "/classify?topk=3", files={"image": ("x.jpg", raw, "image/jpeg")})
+        assert form.json()["top"] == top[:3]
+        for payload in (v2_images([photo]), v2_tensor("data", classifier.preprocess(photo))):
+            answer = request(lite0_app, "POST", url + "/infer", json=payload)
+            assert answer.status_code == 200, answer.text
+            output = answer.json()["outputs"][0]
+            assert output["name"] == "Softmax" and output["shape"] == [1, 1000] and output["datatype"] == "FP32"
+            probabilities = np.asarray(output["data"], np.float32)
+            assert [t["index"] for t in top] == list(np.argsort(-probabilities, kind="stable")[:5])
+            assert [t["probability"] for t in top] == [float(probabilities[t["index"]]) for t in top]
+
+
+def test_batching_equals_batch_1():
+    """A batch-8 export serving 8 inputs per forward pass vs the batch-1 export of the same weights:
+    within 1e-5 (the issue's bound; other batch sizes may pick other kernels)."""
+    photos = (PHOTOS * 8)[:8]
+    one = make({"m": testing.SNETV2}, max_batch=1)
+    eight = make({"m": SNETV2_B8}, max_batch=8, max_batch_delay_ms=50, workers=1)
+    expected = request(one, "POST", "/v2/models/m/infer", json=v2_images(photos)).json()["outputs"][0]["data"]
+    tensor = np.concatenate([Classifier(testing.SNETV2).preprocess(p) for p in photos])
+    for payload in (v2_images(photos), v2_tensor("data", tensor)):
+        answer = request(eight, "POST", "/v2/models/m/infer", json=payload)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["outputs"][0]["shape"] == [8, 1000]
+        assert np.abs(np.asarray(answer.json()["outputs"][0]["data"]) - np.asarray(expected)).max() <= 1e-5
+    metrics = request(eight, "GET", "/metrics").text
+    assert 'megdeploy_batch_size_bucket{le="4.0",model="m"} 0.0' in metrics  # every forward pass had 8
+
+
+class Gate:
+    """Replaces a worker's run_inputs: blocks until opened, counts the inputs it ran."""
+
+    def __init__(self, classifier, fail_once=False):
+        self.original = classifier.run_inputs
+        self.opened = threading.Event()
+        self.fail_once = fail_once
+        self.ran = 0
+        classifier.run_inputs = self
+
+    def __call__(self, inputs):
+        if self.fail_once:
+            self.fail_once = False
+            raise RuntimeError("injected failure")
+        self.opened.wait(30)
+        self.ran += len(inputs)
+        return self.original(inputs)
+
+
+def test_queue_full_is_429_at_once_and_a_late_request_504_without_running():
+    app = make(workers=1, max_queue=2, timeout_ms=400)
+    pool = app.state.pools[LITE0]
+    gate = Gate(pool.prototype)
+    raw = open(testing.CAT, "rb").read()
+
+    async def scenario():
+        async def post():
+            started = time.monotonic()
+            answer = await call(app, "POST", "/v2/models/%s/classify" % LITE0, content=raw)
+            return answer, time.monotonic() - started
+
+        running = asyncio.ensure_future(post())
+        while pool.depth() or gate.ran or not running:  # wait until the worker holds it
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)
+        queued = [asyncio.ensure_future(post()) for _ in range(2)]
+        await asyncio.sleep(0.1)
+        refused, refused_s = await post()
+        late = await asyncio.gather(*queued)
+        gate.opened.set()
+        return (await running), refused, refused_s, late
+
+    (first, _), refused, refused_s, late = asyncio.run(scenario())
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert "busy" in refused.json()["error"]
+    assert refused_s < 1.0, refused_s  # answered at once, not after the deadline (bounds a hang only)
+    assert [answer.status_code for answer, _ in late] == [504, 504], [a.text for a, _ in late]
+    assert first.status_code == 200
+    assert gate.ran == 1  # the two late requests never reached Lite
+    metrics = request(app, "GET", "/metrics").text
+    assert 'megdeploy_rejections_total{model="efficientnet_lite0",reason="queue_full"} 1.0' in metrics
+    assert 'megdeploy_rejections_total{model="efficientnet_lite0",reason="deadline"} 2.0' in metrics
+
+
+def test_a_failing_worker_answers_500_and_is_rebuilt():
+    app = make(workers=1)
+    gate = Gate(app.state.pools[LITE0].prototype, fail_once=True)
+    gate.opened.set()
+    raw = open(testing.CAT, "rb").read()
+    failed = request(app, "POST", "/v2/models/%s/classify" % LITE0, content=raw)
+    assert failed.status_code == 500 and "injected failure" in failed.json()["error"]
+    again = request(app, "POST", "/v2/models/%s/classify" % LITE0, content=raw)
+    assert again.status_code == 200 and again.json()["top"][0]["name"] == "tiger_cat"
+    assert 'megdeploy_worker_restarts_total{model="efficientnet_lite0"} 1.0' in request(app, "GET", "/metrics").text
+
+
+def test_metadata_health_metrics_and_page(lite0_app):
+    meta = request(lite0_app, "GET", "/v2/models/%s" % LITE0).json()
+    assert meta["inputs"][0] == {"name": "data", "datatype": "FP32", "shape": [-1, 3, 224, 224]}
+    assert meta["outputs"] == [{"name": "Softmax", "datatype": "FP32", "shape": [-1, 1000]}]
+    assert request(lite0_app, "GET", "/v2/models/%s/versions/1" % LITE0).json() == meta
+    assert request(lite0_app, "GET", "/v2/health/live").json() == {"live": True}
+    assert request(lite0_app, "GET", "/v2/health/ready").json() == {"ready": True}
+    assert request(lite0_app, "GET", "/v2/models/%s/ready" % LITE0).json() == {"name": LITE0, "ready": True}
+    request(lite0_app, "POST", "/v2/models/%s/classify" % LITE0, content=open(testing.CAT, "rb").read())
+    metrics = request(lite0_app, "GET", "/metrics").text
+    for line in ('megdeploy_queue_depth{model="efficientnet_lite0"} 0.0',
+                 'megdeploy_stage_seconds_count{model="efficientnet_lite0",stage="queue"}',
+                 'megdeploy_stage_seconds_count{model="efficientnet_lite0",stage="preprocess"}',
+                 'megdeploy_stage_seconds_count{model="efficientnet_lite0",stage="inference"}',
+                 'megdeploy_requests_total{endpoint="classify",model="efficientnet_lite0",status="200"}'):
+        assert line in metrics, line
+    page = request(lite0_app, "GET", "/")
+    assert page.status_code == 200 and '<option value="efficientnet_lite0">' in page.text
+
+
+def bad_uploads():
+    """(what, method, path, request kwargs, status, words in the error) — at least 15 kinds."""
+    url = "/v2/models/%s" % LITE0
+    read = lambda *p: open(os.path.join(*p), "rb").read()  # noqa: E731
+    tensor = {"name": "data", "datatype": "FP32", "shape": [1, 3, 224, 224], "data": [0.0] * (3 * 224 * 224)}
+
+    def infer(**changes):
+        return {"json": {"inputs": [dict(tensor, **changes)]}}
+
+    return [
+        ("empty body", "POST", url + "/classify", {"content": b""}, 400, "empty"),
+        ("truncated JPEG", "POST", url + "/classify", {"content": read(testing.BAD, "truncated.jpg")}, 400, "truncated"),
+        ("truncated PNG", "POST", url + "/classify", {"content": read(testing.BAD, "truncated.png")}, 400,
+         "not an image"),
+        ("text", "POST", url + "/classify", {"content": read(testing.BAD, "notes.txt")}, 415, "not a JPEG"),
+        ("HTML page", "POST", url + "/classify", {"content": read(testing.BAD, "page.html")}, 415, "not a JPEG"),
+        ("GIF", "POST", url + "/classify", {"content": read(testing.TESTDATA, "images", "small.gif")}, 415,
+         "not a JPEG"),
+        ("100 MB body", "POST", url + "/classify", {"content": HUNDRED_MB}, 413, "limit"),
+        ("decompression bomb", "POST", url + "/classify", {"content": read(testing.BAD, "bomb30000.png")}, 413,
+         "30000x30000"),
+        ("multipart without 'image'", "POST", url + "/classify", {"files": {"photo": ("a.jpg", b"x")}}, 400, "image"),
+        ("topk 0", "POST", url + "/classify?topk=0", {"content": read(testing.CAT)}, 400, "topk"),
+        ("topk not a number", "POST", url + "/classify?topk=abc", {"content": read(testing.CAT)}, 400, "topk"),
+        ("unknown model", "POST", "/v2/models/nope/classify", {"content": read(testing.CAT)}, 404, "unknown model"),
+        ("unknown version", "GET", url + "/versions/7", {}, 404, "version"),
+        ("body not JSON", "POST", url + "/infer", {"content": b"{inputs: ["}, 400, "not JSON"),
+        ("JSON not an object", "POST", url + "/infer", {"json": [1, 2]}, 400, "JSON object"),
+        ("no inputs", "POST", url + "/infer", {"json": {"inputs": []}}, 400, "list of one input"),
+        ("wrong shape", "POST", url + "/infer", infer(shape=[1, 3, 100, 100]), 400, "shape must be [n, 3, 224, 224]"),
+        ("wrong datatype", "POST", url + "/infer", infer(datatype="INT8"), 400, "datatype must be FP32"),
+        ("too few values", "POST", url + "/infer", infer(data=[0.0] * 10), 400, "values for shape"),
+        ("not numbers", "POST", url + "/infer", infer(data=[{"a": 1}] * 3), 400, "numbers"),
+        ("NaN", "POST", url + "/infer", {"content": b'{"inputs": [{"name": "data", "datatype": "FP32", '
+                                                    b'"shape": [1, 3, 224, 224], "data": [NaN]}]}'}, 400, ""),
+        ("unknown input", "POST", url + "/infer", infer(name="pixels"), 400, "unknown input"),
+        ("unknown output", "POST", url + "/infer", {"json": {"inputs": [tensor], "outputs": [{"name": "x"}]}}, 400,
+         "unknown output"),
+        ("bad base64", "POST", url + "/infer",
+         {"json": {"inputs": [{"name": "image", "datatype": "BYTES", "shape": [1], "data": ["%%%"]}]}}, 400, "base64"),
+        ("too many items", "POST", url + "/infer",
+         {"json": {"inputs": [{"name": "image", "datatype": "BYTES", "shape": [65], "data": []}]}}, 413, "limit"),
+        ("text as BYTES image", "POST", url + "/infer",
+         {"json": {"inputs": [{"name": "image", "datatype": "BYTES", "shape": [1],
+                               "data": [base64.b64encode(b"hello").decode()]}]}}, 415, "not a JPEG"),
+    ]
+
+
+HUNDRED_MB = b"\0" * (100 << 20)
+
+
+def rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def test_bad_uploads_get_4xx_and_memory_stays_flat(lite0_app):
+    rows = bad_uploads()
+    assert len(rows) >= 15
+
+    async def corpus(client):
+        for what, method, path, kwargs, status, words in rows:
+            answer = await client.request(method, path, **kwargs)
+            assert answer.status_code == status, (what, answer.status_code, answer.text)
+            error = answer.json()["error"]
+            assert words in error and "\n" not in error, (what, error)
+
+    async def scenario(rounds):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=lite0_app), base_url="http://t") as client:
+            await corpus(client)
+            before = rss_mb()
+            for _ in range(rounds):
+                await corpus(client)
+            good = await client.post("/v2/models/%s/classify" % LITE0, content=open(testing.CAT, "rb").read())
+            return before, rss_mb(), good
+
+    before, after, good = asyncio.run(scenario(20))
+    assert good.status_code == 200  # no worker was hurt
+    assert after - before < 100, "resident memory grew %.0f MB over 20 rounds of the corpus" % (after - before)
+
+
+if __name__ == "__main__":
+    testing.main(__file__)
