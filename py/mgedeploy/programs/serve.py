@@ -45,6 +45,9 @@ BODY_TIMEOUT_S = flags.DEFINE_float("body_timeout_s", 10.0, "A body that has not
 MAX_PIXELS = flags.DEFINE_integer("max_pixels", preprocess.DEFAULT_MAX_PIXELS, "Largest image by its header "
                                   "(413 beyond, before decoding).")
 MAX_BATCH_INPUTS = flags.DEFINE_integer("max_batch_inputs", 64, "Most items in one V2 infer request (413 beyond).")
+BACKEND = flags.DEFINE_enum("backend", "lite", ["lite", "onnxruntime", "eager"],
+                            "What runs the model: MegEngine Lite; onnxruntime and eager (MegEngine) rebuild the "
+                            "same network from the contract's weights, for comparison (//bench:serve_load).")
 LITE_OPTIONS = flags.DEFINE_enum("lite_options", "best", lite_options.CHOICES,
                                  "best: the settings recorded in each contract; default: Lite's own.")
 
@@ -68,6 +71,8 @@ def main(argv):
 
     import uvicorn
 
+    from mgedeploy.weights.sources import WeightsError
+
     from mgedeploy.serving import app as app_lib
 
     models = {}
@@ -81,10 +86,14 @@ def main(argv):
         workers=WORKERS.value or len(os.sched_getaffinity(0)), threads=THREADS.value, max_batch=MAX_BATCH.value,
         max_batch_delay_ms=MAX_BATCH_DELAY_MS.value, max_queue=MAX_QUEUE.value, timeout_ms=TIMEOUT_MS.value,
         max_body_bytes=MAX_BODY_BYTES.value, body_timeout_s=BODY_TIMEOUT_S.value, max_pixels=MAX_PIXELS.value,
-        max_batch_inputs=MAX_BATCH_INPUTS.value, lite_options=LITE_OPTIONS.value)
+        max_batch_inputs=MAX_BATCH_INPUTS.value, lite_options=LITE_OPTIONS.value, backend=BACKEND.value)
+    if BACKEND.value == "eager":  # megengine's native chatter already goes through the filter
+        import megengine.logger
+
+        megengine.logger.set_log_level("ERROR")
     try:
         app = app_lib.make_app(models, settings)
-    except (classifier_lib.ContractError, classifier_lib.ModelError) as e:
+    except (classifier_lib.ContractError, classifier_lib.ModelError, WeightsError) as e:
         return program.fail(NAME, e)
 
     config = uvicorn.Config(app, host=HOST.value, port=PORT.value, log_level="warning", access_log=False,

@@ -44,6 +44,7 @@ class Settings:
     max_pixels: int = preprocess.DEFAULT_MAX_PIXELS
     max_batch_inputs: int = 64
     lite_options: str = "best"
+    backend: str = "lite"  # or onnxruntime / eager, for //bench:serve_load's side-by-side
 
 
 def model_name(path):
@@ -61,7 +62,8 @@ def make_app(models, settings):
         pools[name] = workers_lib.ModelWorkers(
             path, workers=settings.workers, threads=settings.threads, max_batch=settings.max_batch,
             max_batch_delay_s=settings.max_batch_delay_ms / 1000, max_queue=settings.max_queue,
-            lite_options=settings.lite_options, max_pixels=settings.max_pixels, observe=metrics.observer(name))
+            lite_options=settings.lite_options, max_pixels=settings.max_pixels, observe=metrics.observer(name),
+            backend=settings.backend)
         metrics.track_queue(name, pools[name])
     state = {"ready": True}
 

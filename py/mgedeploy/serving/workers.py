@@ -20,8 +20,8 @@ import time
 
 import numpy as np
 
-from mgedeploy import classifier as classifier_lib
 from mgedeploy import preprocess
+from mgedeploy.serving import backends
 
 
 class QueueFull(Exception):
@@ -64,8 +64,9 @@ class ModelWorkers:
     metrics.py): "queue"/"preprocess"/"inference" seconds, "batch" sizes, "restart", "expired"."""
 
     def __init__(self, model_path, workers=2, threads=1, max_batch=1, max_batch_delay_s=0.0, max_queue=64,
-                 lite_options="best", max_pixels=preprocess.DEFAULT_MAX_PIXELS, observe=None):
+                 lite_options="best", max_pixels=preprocess.DEFAULT_MAX_PIXELS, observe=None, backend="lite"):
         self.model_path = model_path
+        self.backend = backend
         self.threads = threads
         self.max_batch = max_batch
         self.max_batch_delay_s = max_batch_delay_s
@@ -117,9 +118,8 @@ class ModelWorkers:
     # -- the workers' side -----------------------------------------------------------------------
 
     def _new_classifier(self, share_with=None):
-        return classifier_lib.Classifier(self.model_path, threads=self.threads, lite_options=self.lite_options,
-                                         max_pixels=self.max_pixels,
-                                         share_weights_with=share_with)
+        return backends.make(self.backend, self.model_path, threads=self.threads, lite_options=self.lite_options,
+                             max_pixels=self.max_pixels, share_with=share_with)
 
     def _take(self):
         """Blocks for the next jobs (up to max_batch inputs); [] when closed and drained."""

@@ -1,0 +1,264 @@
+"""Open-loop load on //py:serve: throughput, goodput and latency under a sweep of offered rates.
+
+Arrivals are Poisson on a schedule computed before the run, and each latency is measured from the
+request's *scheduled* send time: a stalled server cannot hide its queueing by slowing the client
+(coordinated omission). Loopback only; every run is bounded in requests and seconds.
+
+First, in this process, the in-process pipeline (read bytes -> decode -> preprocess -> forward, the
+same backend): its p50 at 1 worker and its best throughput with one worker per core. Then the
+server starts (same model, same backend) and each offered rate runs for --duration_s; the last
+rate, if --overload is set, is twice the measured capacity for --overload_s, reported per 5 s.
+
+  bazel run //bench:serve_load                                    # Lite, rates relative to capacity
+  bazel run //bench:serve_load -- --backend onnxruntime --rates 20,40,80 --duration_s 10
+  bazel run //bench:serve_load -- --backend eager --output_dir bench/results   # record
+"""
+import asyncio
+import json
+import os
+import re
+import resource
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+from absl import app, flags
+
+from bench import machine, results_io
+from mgedeploy.cli import paths
+
+ROOT = paths.REPO_ROOT
+SERVE = os.path.join(ROOT, "py", "serve")
+MODEL = os.path.join(ROOT, "testdata", "efficientnet_lite0.mge")
+
+BACKEND = flags.DEFINE_enum("backend", "lite", ["lite", "onnxruntime", "eager"], "What the server runs.")
+FLAG_MODEL = flags.DEFINE_string("model", None, "The exported .mge (default: the test export of EfficientNet-Lite0).")
+IMAGE = flags.DEFINE_string("image", None, "The image every request sends (default: testdata/cat.jpg).")
+RATES = flags.DEFINE_list("rates", ["0.25", "0.5", "0.9", "1.2"],
+                          "Offered rates: requests/s, or multiples of the measured capacity when they end in nothing "
+                          "and are at most 4 (0.5 = half the capacity).")
+DURATION_S = flags.DEFINE_float("duration_s", 10.0, "Seconds per offered rate.")
+OVERLOAD = flags.DEFINE_bool("overload", True, "Finish with 2x capacity for --overload_s, reported per 5 s window.")
+OVERLOAD_S = flags.DEFINE_float("overload_s", 30.0, "Seconds of the overload run.")
+WORKERS = flags.DEFINE_integer("workers", 2, "Server workers (and in-process pipeline threads for capacity).")
+MAX_QUEUE = flags.DEFINE_integer("max_queue", 8, "Server --max_queue.")
+TIMEOUT_MS = flags.DEFINE_float("timeout_ms", 2000.0, "Server --timeout_ms; answers after it do not count as goodput.")
+BASELINE_S = flags.DEFINE_float("baseline_s", 8.0, "Seconds for the in-process capacity measurement.")
+MAX_REQUESTS = flags.DEFINE_integer("max_requests", 20000, "Bound on requests per offered rate.")
+SEED = flags.DEFINE_integer("seed", 0, "Seed of the arrival schedules.")
+OUTPUT_DIR = flags.DEFINE_string("output_dir", None, results_io.OUTPUT_DIR_HELP)
+WINDOW_S = 5.0
+
+
+def in_process_baseline(backend, model, raw, workers, seconds):
+    """p50 ms of one request's work at 1 worker, and images/s with `workers` threads (own network each)."""
+    from mgedeploy import preprocess
+    from mgedeploy.serving import backends
+
+    def pipeline(instance):
+        image = preprocess.decode_bgr(raw, "image")
+        return instance.run_inputs([instance.preprocess(image)])
+
+    first = backends.make(backend, model)
+    instances = [first] + [backends.make(backend, model, share_with=first if backend == "lite" else None)
+                           for _ in range(workers - 1)]
+    for instance in instances:
+        pipeline(instance)  # warm-up (fast-run search, first-run allocation)
+    samples = []
+    for _ in range(30):
+        started = time.perf_counter()
+        pipeline(first)
+        samples.append(time.perf_counter() - started)
+    counts = [0] * workers
+    stop = time.perf_counter() + seconds
+
+    def loop(i):
+        while time.perf_counter() < stop:
+            pipeline(instances[i])
+            counts[i] += 1
+
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"p50_ms": 1e3 * float(np.median(samples)), "images_per_s": sum(counts) / seconds}
+
+
+class Server:
+    def __init__(self, backend, model, workers, max_queue, timeout_ms):
+        env = dict(os.environ, RUNFILES_DIR=os.path.dirname(ROOT))
+        env.pop("BUILD_WORKING_DIRECTORY", None)
+        command = [SERVE, "--port", "0", "--model", model, "--backend", backend, "--workers", str(workers),
+                   "--max_queue", str(max_queue), "--timeout_ms", str(timeout_ms)]
+        self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        if not match:
+            self.process.kill()
+            sys.exit("serve_load: the server did not start: %s" % self.process.stderr.read().strip()[-500:])
+        self.url = "http://127.0.0.1:%s/v2/models/%s/classify" % (match.group(1),
+                                                                  os.path.basename(model)[:-len(".mge")])
+
+    def cpu_s(self):
+        with open("/proc/%d/stat" % self.process.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return "killed"
+
+
+def schedule(rate, seconds, limit, rng):
+    """Poisson arrival times in [0, seconds), at most `limit`."""
+    gaps = rng.exponential(1.0 / rate, size=min(limit, int(rate * seconds * 1.5) + 10))
+    times = np.cumsum(gaps)
+    return times[times < seconds][:limit]
+
+
+async def offer(url, raw, times):
+    """Sends a request at each scheduled time; returns (scheduled, latency_s, status) per request."""
+    import httpx
+
+    results = []
+    limits = httpx.Limits(max_connections=2000, max_keepalive_connections=200)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        start = time.perf_counter() + 0.2
+
+        async def one(at):
+            delay = start + at - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                response = await client.post(url, content=raw)
+                status = response.status_code
+            except httpx.HTTPError:
+                status = 0  # connection failure
+            results.append((at, time.perf_counter() - (start + at), status))
+
+        await asyncio.gather(*(one(at) for at in times))
+    return results
+
+
+def percentiles(values):
+    if not values:
+        return {"p50": None, "p90": None, "p99": None, "max": None}
+    a = 1e3 * np.asarray(values)
+    return {"p50": float(np.percentile(a, 50)), "p90": float(np.percentile(a, 90)),
+            "p99": float(np.percentile(a, 99)), "max": float(a.max())}
+
+
+def summarise(rate, seconds, results, timeout_s, client_cpu_s, server_cpu_s):
+    ok = [lat for _, lat, status in results if status == 200]
+    good = [lat for lat in ok if lat <= timeout_s]
+    statuses = {}
+    for _, _, status in results:
+        statuses[str(status)] = statuses.get(str(status), 0) + 1
+    windows = []
+    for w in range(int(np.ceil(seconds / WINDOW_S))):
+        inside = [lat for at, lat, status in results if status == 200 and w * WINDOW_S <= at < (w + 1) * WINDOW_S]
+        windows.append({"from_s": w * WINDOW_S, "accepted": len(inside), "p99_ms": percentiles(inside)["p99"]})
+    return {
+        "offered_per_s": rate, "seconds": seconds, "requests": len(results),
+        "throughput_per_s": len(results) / seconds, "goodput_per_s": len(good) / seconds,
+        "latency_ms": percentiles(ok), "rejected_429_latency_ms": percentiles(
+            [lat for _, lat, status in results if status == 429]),
+        "status_counts": statuses, "windows": windows,
+        "client_cpu_percent": 100 * client_cpu_s / seconds, "server_cpu_percent": 100 * server_cpu_s / seconds,
+    }
+
+
+def run_rate(server, raw, rate, seconds, rng):
+    times = schedule(rate, seconds, MAX_REQUESTS.value, rng)
+    client0, server0 = resource.getrusage(resource.RUSAGE_SELF), server.cpu_s()
+    results = asyncio.run(offer(server.url, raw, times))
+    client1, server1 = resource.getrusage(resource.RUSAGE_SELF), server.cpu_s()
+    client_cpu = (client1.ru_utime + client1.ru_stime) - (client0.ru_utime + client0.ru_stime)
+    return summarise(rate, seconds, results, TIMEOUT_MS.value / 1000, client_cpu, server1 - server0)
+
+
+def table(report):
+    base = report["in_process"]
+    lines = ["# //bench:serve_load, backend %s, %s" % (report["backend"], report["machine"]["cpu"]), "",
+             "In-process pipeline (decode + preprocess + forward): p50 %.1f ms at 1 worker, %.1f images/s with %d "
+             "workers." % (base["p50_ms"], base["images_per_s"], report["workers"]), "",
+             "| offered/s | sent | goodput/s | p50 ms | p90 ms | p99 ms | max ms | 429 p99 ms | statuses | client CPU | "
+             "server CPU |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    fmt = lambda v: "-" if v is None else "%.1f" % v  # noqa: E731
+    for run in report["runs"]:
+        lat, rej = run["latency_ms"], run["rejected_429_latency_ms"]
+        lines.append("| %.1f | %d | %.1f | %s | %s | %s | %s | %s | %s | %.0f %% | %.0f %% |" % (
+            run["offered_per_s"], run["requests"], run["goodput_per_s"], fmt(lat["p50"]), fmt(lat["p90"]),
+            fmt(lat["p99"]), fmt(lat["max"]), fmt(rej["p99"]),
+            " ".join("%s:%d" % kv for kv in sorted(run["status_counts"].items())), run["client_cpu_percent"],
+            run["server_cpu_percent"]))
+    verdict = report["verdict"]
+    lines += ["", "Low-load p50 / in-process p50: **%.2fx** (bar: 1.15x). Best goodput / in-process throughput: "
+              "**%.2fx** (bar: 0.9x)." % (verdict["overhead_ratio"], verdict["capacity_ratio"])]
+    if "overload" in verdict:
+        o = verdict["overload"]
+        lines += ["Overload (2x capacity, %.0f s): 5xx %d, goodput / capacity %.2fx, 429 p99 %s ms; accepted p99 per "
+                  "5 s: %s." % (o["seconds"], o["5xx"], o["goodput_ratio"], fmt(o["p99_429_ms"]),
+                                ", ".join(fmt(p) for p in o["window_p99_ms"]))]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv):
+    del argv
+    model = paths.user_path(FLAG_MODEL.value) if FLAG_MODEL.value else MODEL
+    image = paths.user_path(IMAGE.value) if IMAGE.value else os.path.join(ROOT, "testdata", "cat.jpg")
+    with open(image, "rb") as f:
+        raw = f.read()
+    print("In-process pipeline (%s, %d workers, %.0f s)..." % (BACKEND.value, WORKERS.value, BASELINE_S.value),
+          flush=True)
+    base = in_process_baseline(BACKEND.value, model, raw, WORKERS.value, BASELINE_S.value)
+    print("  p50 %.1f ms, %.1f images/s" % (base["p50_ms"], base["images_per_s"]), flush=True)
+    capacity = base["images_per_s"]
+    rates = []
+    for text in RATES.value:
+        value = float(text)
+        rates.append(value * capacity if value <= 4 else value)
+    rng = np.random.default_rng(SEED.value)
+    server = Server(BACKEND.value, model, WORKERS.value, MAX_QUEUE.value, TIMEOUT_MS.value)
+    runs = []
+    try:
+        for rate in rates:
+            print("Offering %.1f requests/s for %.0f s..." % (rate, DURATION_S.value), flush=True)
+            runs.append(run_rate(server, raw, rate, DURATION_S.value, rng))
+            print("  goodput %.1f/s, p50 %s ms, p99 %s ms, %s" % (
+                runs[-1]["goodput_per_s"], runs[-1]["latency_ms"]["p50"], runs[-1]["latency_ms"]["p99"],
+                runs[-1]["status_counts"]), flush=True)
+        if OVERLOAD.value:
+            print("Overload: %.1f requests/s for %.0f s..." % (2 * capacity, OVERLOAD_S.value), flush=True)
+            runs.append(dict(run_rate(server, raw, 2 * capacity, OVERLOAD_S.value, rng), overload=True))
+    finally:
+        stopped = server.stop()
+    low = min(runs, key=lambda r: r["offered_per_s"])
+    verdict = {"overhead_ratio": low["latency_ms"]["p50"] / base["p50_ms"],
+               "capacity_ratio": max(r["goodput_per_s"] for r in runs) / capacity, "server_exit": stopped}
+    if OVERLOAD.value:
+        o = runs[-1]
+        verdict["overload"] = {
+            "seconds": o["seconds"], "5xx": sum(n for s, n in o["status_counts"].items() if s.startswith("5")),
+            "goodput_ratio": o["goodput_per_s"] / capacity, "p99_429_ms": o["rejected_429_latency_ms"]["p99"],
+            "window_p99_ms": [w["p99_ms"] for w in o["windows"]]}
+    report = {"tool": "serve_load", "backend": BACKEND.value, "model": os.path.basename(model),
+              "machine": machine.describe(), "workers": WORKERS.value, "max_queue": MAX_QUEUE.value,
+              "timeout_ms": TIMEOUT_MS.value, "in_process": base, "runs": runs, "verdict": verdict}
+    directory = results_io.output_dir(OUTPUT_DIR.value)
+    text = table(report)
+    results_io.save(directory, "serve_load_%s" % BACKEND.value, report, text)
+    print(text)
+    print("Wrote %s/serve_load_%s.{json,md}" % (directory, BACKEND.value))
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,76 @@
+"""What runs the model behind the server: MegEngine Lite (the product), or, for the side-by-side
+load benchmark (//bench:serve_load), ONNX Runtime or eager MegEngine on the same weights (the
+tutorial's previous approach). Each has the Classifier's interface the workers use: `contract`,
+`preprocess(bgr_array)`, `run_inputs(inputs)`; preprocessing is the one in preprocess.py for all.
+"""
+import numpy as np
+
+from mgedeploy import classifier as classifier_lib
+from mgedeploy import contract as contract_lib
+from mgedeploy import preprocess
+
+NAMES = ("lite", "onnxruntime", "eager")
+
+
+def make(backend, model_path, threads=1, lite_options="best", max_pixels=preprocess.DEFAULT_MAX_PIXELS,
+         share_with=None):
+    """A new backend instance (one per worker thread). share_with: another Lite instance of the same
+    model whose weights to share (Lite only; ignored by the others)."""
+    if backend == "lite":
+        return classifier_lib.Classifier(model_path, threads=threads, lite_options=lite_options,
+                                         max_pixels=max_pixels, share_weights_with=share_with)
+    if backend == "onnxruntime":
+        return OnnxRuntimeBackend(model_path, threads)
+    if backend == "eager":
+        return EagerBackend(model_path, threads)
+    raise ValueError("unknown backend %r (one of %s)" % (backend, ", ".join(NAMES)))
+
+
+class _Peer:
+    """The contract and preprocessing of the exported model; run_inputs one input at a time."""
+
+    def __init__(self, model_path):
+        self.contract = contract_lib.read(model_path)
+
+    def preprocess(self, image):
+        return preprocess.preprocess_bgr(image, self.contract["preprocess"])
+
+    def run_inputs(self, inputs):
+        return [self.run(x)[0] for x in inputs]
+
+
+class OnnxRuntimeBackend(_Peer):
+    def __init__(self, model_path, threads):
+        super().__init__(model_path)
+        import onnxruntime
+
+        from mgedeploy.onnx_peer import graph as onnx_graph
+        from mgedeploy.weights import eager as eager_model
+
+        info = self.contract
+        proto = onnx_graph.build(info["model"], eager_model.from_contract(info), info["input"]["name"],
+                                 info["input"]["shape"])
+        options = onnxruntime.SessionOptions()
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(proto.SerializeToString(), options,
+                                                    providers=["CPUExecutionProvider"])
+        self.name = info["input"]["name"]
+
+    def run(self, x):
+        return self.session.run(None, {self.name: np.ascontiguousarray(x, np.float32)})[0]
+
+
+class EagerBackend(_Peer):
+    def __init__(self, model_path, threads):
+        super().__init__(model_path)
+        import megengine
+        import megengine.functional as F
+
+        from mgedeploy.weights import eager as eager_model
+
+        megengine.set_default_device("cpu0" if threads == 1 else "multithread%d:0" % threads)
+        self.model = eager_model.from_contract(self.contract)
+        self.model.eval()
+        self.run = lambda x: F.softmax(self.model(megengine.tensor(x))).numpy()
