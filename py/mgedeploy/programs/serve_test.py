@@ -1,6 +1,7 @@
 """//py:serve as a user runs it: a real socket on loopback, usage errors, a slow upload, and
 SIGTERM with requests in flight (all answered, exit 0)."""
 import concurrent.futures
+import json
 import os
 import re
 import signal
@@ -10,6 +11,8 @@ import time
 
 import httpx
 
+from mgedeploy import contract
+from mgedeploy.lite import options as lite_options
 from tests import testing
 
 SERVE = os.path.join(testing.ROOT, "py", "serve")
@@ -19,9 +22,9 @@ URL = "/v2/models/efficientnet_lite0/classify"
 class Server:
     """Starts //py:serve on a free loopback port; `stop()` sends SIGTERM and returns the exit status."""
 
-    def __init__(self, *flags):
+    def __init__(self, *flags, model=testing.LITE0):
         env = dict(os.environ, RUNFILES_DIR=os.path.dirname(testing.ROOT))
-        self.process = subprocess.Popen([SERVE, "--port", "0", "--model", testing.LITE0, *flags], env=env,
+        self.process = subprocess.Popen([SERVE, "--port", "0", "--model", model, *flags], env=env,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.process.stdout.readline()  # "Serving ... at http://127.0.0.1:PORT/ ..."
         match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
@@ -44,8 +47,20 @@ def test_usage_and_model_errors_are_one_line():
                                   "two models named")
 
 
-def test_serves_on_loopback_refuses_a_slow_upload_and_drains_on_sigterm():
-    server = Server("--workers", "1", "--body_timeout_s", "1")
+def recorded(tmp_path):
+    """The test export with the settings export picks on most machines (weight preprocess and a
+    recorded kernel sequence), as a user's model has them: the server's networks must be freed on
+    the threads that recorded them, or MegEngine aborts at exit."""
+    model = testing.copy_model(testing.LITE0, str(tmp_path), "efficientnet_lite0.mge")
+    info = json.load(open(contract.path_for(model)))
+    info["lite"] = {"weight_preprocess": True, "record_level": 1, "nchw88": False,
+                    "cpu": lite_options.cpu_fingerprint()}
+    contract.write(info, contract.path_for(model))
+    return model
+
+
+def test_serves_on_loopback_refuses_a_slow_upload_and_drains_on_sigterm(tmp_path):
+    server = Server("--workers", "2", "--body_timeout_s", "1", model=recorded(tmp_path))
     try:
         raw = open(testing.CAT, "rb").read()
         answer = httpx.post(server.url + URL, content=raw)
@@ -58,7 +73,7 @@ def test_serves_on_loopback_refuses_a_slow_upload_and_drains_on_sigterm():
             reply = s.recv(4096).decode(errors="replace")
         assert reply.startswith("HTTP/1.1 408"), reply
 
-        # SIGTERM while 6 requests are in flight on one worker: every one is answered, exit 0.
+        # SIGTERM while 6 requests are in flight: every one is answered, exit 0.
         with concurrent.futures.ThreadPoolExecutor(6) as pool:
             futures = [pool.submit(httpx.post, server.url + URL, content=raw, timeout=30) for _ in range(6)]
             time.sleep(0.3)

@@ -115,7 +115,7 @@ class Gate:
 def test_queue_full_is_429_at_once_and_a_late_request_504_without_running():
     app = make(workers=1, max_queue=2, timeout_ms=400)
     pool = app.state.pools[LITE0]
-    gate = Gate(pool.prototype)
+    gate = Gate(pool.instances[0])
     raw = open(testing.CAT, "rb").read()
 
     async def scenario():
@@ -149,7 +149,7 @@ def test_queue_full_is_429_at_once_and_a_late_request_504_without_running():
 
 def test_a_failing_worker_answers_500_and_is_rebuilt():
     app = make(workers=1)
-    gate = Gate(app.state.pools[LITE0].prototype, fail_once=True)
+    gate = Gate(app.state.pools[LITE0].instances[0], fail_once=True)
     gate.opened.set()
     raw = open(testing.CAT, "rb").read()
     failed = request(app, "POST", "/v2/models/%s/classify" % LITE0, content=raw)

@@ -77,6 +77,10 @@ class ModelWorkers:
         # The first network loads the model (and raises its ContractError/ModelError here, at start-up).
         self.prototype = self._new_classifier()
         self.contract = self.prototype.contract
+        self._loaded = threading.Semaphore(0)
+        self._started = threading.Semaphore(0)
+        self._start_error = None
+        self.instances = {}  # worker index -> its classifier (tests reach in here)
         self._queue = collections.deque()
         self._ready = threading.Condition()
         self._accepting = True
@@ -85,6 +89,11 @@ class ModelWorkers:
                          for i in range(workers)]
         for thread in self._threads:
             thread.start()
+        for _ in self._threads:
+            self._started.acquire()  # every network loaded: the pool is ready
+        if self._start_error is not None:
+            self.close()
+            raise self._start_error
 
     # -- the front's side ------------------------------------------------------------------------
 
@@ -146,10 +155,30 @@ class ModelWorkers:
             return jobs
 
     def _work(self, index):
-        classifier = self.prototype if index == 0 else self._new_classifier(share_with=self.prototype)
+        if index == 0:
+            classifier = self.prototype
+            for _ in range(len(self._threads) - 1):
+                self._loaded.acquire()  # every other worker has shared its weights
+            self.prototype = None
+        else:
+            try:
+                classifier = self._new_classifier(share_with=self.prototype)
+            except Exception as e:  # reported by the constructor, which waits for every worker
+                self._start_error = e
+                self._loaded.release()
+                self._started.release()
+                return
+            self._loaded.release()
+        # A network with a recorded kernel sequence (record level 1) is run and freed by one thread:
+        # MegEngine keeps the recorder in a thread-local slot (a network used from a second thread
+        # aborted the process at exit in one of our runs).
+        self.instances[index] = classifier
+        self._started.release()
         while True:
             jobs = self._take()
             if not jobs:
+                del self.instances[index]
+                del classifier
                 return
             now = time.monotonic()
             live = []
@@ -166,6 +195,7 @@ class ModelWorkers:
                     live.append(job)
             if live:
                 classifier = self._run(classifier, live)
+                self.instances[index] = classifier
 
     def _run(self, classifier, jobs):
         """Preprocesses and runs `jobs`; returns the classifier to go on with (a new one after a failure)."""
