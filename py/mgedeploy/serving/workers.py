@@ -82,7 +82,8 @@ class ModelWorkers:
         self._start_error = None
         self.instances = {}  # worker index -> its classifier (tests reach in here)
         self._queue = collections.deque()
-        self._ready = threading.Condition()
+        self._ready = threading.Lock()
+        self._idle = []  # conditions of idle workers, the most recently idle last
         self._accepting = True
         self._service_s = 0.05  # running mean of one input's service time, for Retry-After
         self._threads = [threading.Thread(target=self._work, args=(i,), name="worker-%d" % i, daemon=True)
@@ -105,7 +106,8 @@ class ModelWorkers:
             if len(self._queue) >= self.max_queue:
                 raise QueueFull(len(self._queue), self.retry_after_s())
             self._queue.append(job)
-            self._ready.notify()
+            if self._idle:
+                self._idle.pop().notify()  # the most recently idle worker: its caches are warm
         return job.future
 
     def depth(self):
@@ -120,7 +122,8 @@ class ModelWorkers:
         """Stops accepting, lets the workers finish what is queued, joins them."""
         with self._ready:
             self._accepting = False
-            self._ready.notify_all()
+            while self._idle:
+                self._idle.pop().notify()
         for thread in self._threads:
             thread.join(timeout_s)
 
@@ -130,11 +133,14 @@ class ModelWorkers:
         return backends.make(self.backend, self.model_path, threads=self.threads, lite_options=self.lite_options,
                              max_pixels=self.max_pixels, share_with=share_with)
 
-    def _take(self):
-        """Blocks for the next jobs (up to max_batch inputs); [] when closed and drained."""
+    def _take(self, wakeup):
+        """Blocks for the next jobs (up to max_batch inputs); [] when closed and drained. `wakeup`
+        is this worker's condition: idle workers wait on a stack and the newest is woken first, so
+        at low load one network serves every request (measured: a Lite0 forward takes 14.8 ms
+        back to back, 18.9 ms after 100 ms idle; round-robin over 2 workers doubles every idle gap)."""
         with self._ready:
             while not self._queue and self._accepting:
-                self._ready.wait()
+                self._wait(wakeup, None)
             if not self._queue:
                 return []
             jobs = [self._queue.popleft()]
@@ -145,7 +151,7 @@ class ModelWorkers:
                     left = end - time.monotonic()
                     if left <= 0 or not self._accepting:
                         break
-                    self._ready.wait(left)
+                    self._wait(wakeup, left)
                     continue
                 if inputs + self._queue[0].count > self.max_batch:
                     break
@@ -153,6 +159,12 @@ class ModelWorkers:
                 jobs.append(job)
                 inputs += job.count
             return jobs
+
+    def _wait(self, wakeup, timeout):
+        self._idle.append(wakeup)
+        wakeup.wait(timeout)
+        if wakeup in self._idle:  # timed out, not popped by submit/close
+            self._idle.remove(wakeup)
 
     def _work(self, index):
         if index == 0:
@@ -174,8 +186,9 @@ class ModelWorkers:
         # aborted the process at exit in one of our runs).
         self.instances[index] = classifier
         self._started.release()
+        wakeup = threading.Condition(self._ready)
         while True:
-            jobs = self._take()
+            jobs = self._take(wakeup)
             if not jobs:
                 del self.instances[index]
                 del classifier
