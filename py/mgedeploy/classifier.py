@@ -120,6 +120,13 @@ class Classifier:
         return results
 
 
+def check_model(model_path):
+    """What the Classifier checks before Lite reads anything (the file, its contract, the digest),
+    without loading Lite: raises ModelError or ContractError, one line naming the file."""
+    lite_runner.check_model_file(os.fspath(model_path))
+    return contract.read(os.fspath(model_path))
+
+
 def lite_options_for(info, model_path, choice):
     try:
         return lite_options.options_for(info, model_path, choice)

@@ -13,6 +13,7 @@ import dataclasses
 import html
 import json
 import os
+import socket
 import time
 
 from fastapi import FastAPI, Request
@@ -28,6 +29,9 @@ from mgedeploy.serving.metrics import Metrics
 from mgedeploy.serving.uploads import HttpError, check_image, image_from_body, read_body
 
 PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "page.html")
+# Which process answered (host:pid), on every /classify and /infer answer: with several replicas
+# (Ray Serve, serve_ray.py) it shows where a request went.
+SERVED_BY = "%s:%d" % (socket.gethostname(), os.getpid())
 
 
 @dataclasses.dataclass
@@ -131,6 +135,7 @@ def make_app(models, settings):
             raise HttpError(500, "the model failed on this request (the worker was rebuilt): %s" % e) from None
 
     def answered(name, endpoint, started, response):
+        response.headers["X-Served-By"] = SERVED_BY
         metrics.requests.labels(name, endpoint, str(response.status_code)).inc()
         metrics.latency.labels(name, endpoint).observe(time.monotonic() - started)
         return response

@@ -1,0 +1,83 @@
+"""Serves exported models with the //py:serve app scaled out on Ray Serve: several replicas (each a
+process with its own Lite workers) behind one HTTP address, on this machine or a Ray cluster.
+
+Usage:
+  bazel run //py:serve_ray -- --model efficientnet_lite0_deploy.mge --replicas 2     # local Ray
+  bazel run //py:serve_ray -- --model m.mge --replicas 8 --address ray://head:10001  # a cluster
+
+The endpoints are those of //py:serve; every answer names its replica in `X-Served-By`.
+SIGTERM or Ctrl-C shuts Serve and Ray down and exits 0.
+"""
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+
+from mgedeploy.cli import program
+
+program.prepare(__name__, megengine=False)
+
+from absl import flags  # noqa: E402
+
+from mgedeploy import classifier as classifier_lib  # noqa: E402
+from mgedeploy.cli import paths, usage  # noqa: E402
+
+NAME = "serve_ray"
+
+MODEL = flags.DEFINE_multi_string("model", None, "An exported .mge model (its contract beside it); repeat for "
+                                  "several. Default: efficientnet_lite0_deploy.mge.", short_name="m")
+REPLICAS = flags.DEFINE_integer("replicas", 2, "Replicas (processes) of the server app.")
+CPUS_PER_REPLICA = flags.DEFINE_float("cpus_per_replica", 1.0, "Ray CPUs each replica reserves.")
+WORKERS = flags.DEFINE_integer("workers", 1, "Lite workers per model in each replica.")
+HOST = flags.DEFINE_string("host", "127.0.0.1", "Address Ray Serve's proxy listens on.")
+PORT = flags.DEFINE_integer("port", 8000, "Its TCP port.")
+ADDRESS = flags.DEFINE_string("address", None, "A running Ray cluster to join (default: start Ray here).")
+MAX_QUEUE = flags.DEFINE_integer("max_queue", 32, "Requests that may wait per model in each replica (429 beyond).")
+TIMEOUT_MS = flags.DEFINE_float("timeout_ms", 5000.0, "A request not started within this is answered 504.")
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise usage.UsageError("unexpected arguments: %s" % " ".join(argv[1:]))
+    for name, flag in (("--replicas", REPLICAS), ("--workers", WORKERS), ("--max_queue", MAX_QUEUE)):
+        usage.positive(name, flag.value)
+    if not 1 <= PORT.value <= 65535:
+        raise usage.UsageError("--port must be 1 to 65535, got %d" % PORT.value)
+    if not CPUS_PER_REPLICA.value > 0:
+        raise usage.UsageError("--cpus_per_replica must be positive, got %g" % CPUS_PER_REPLICA.value)
+
+    from mgedeploy.serving import app as app_lib
+    from mgedeploy.serving import ray_app
+
+    models = {}
+    for path in map(paths.user_path, MODEL.value or ["efficientnet_lite0_deploy.mge"]):
+        models[app_lib.model_name(path)] = os.path.abspath(path)
+    settings = app_lib.Settings(workers=WORKERS.value, max_queue=MAX_QUEUE.value, timeout_ms=TIMEOUT_MS.value)
+    # Each model is checked here, once, so that a bad path is one line now rather than a replica
+    # failing to start over and over.
+    try:
+        for path in models.values():
+            classifier_lib.check_model(path)
+    except (classifier_lib.ContractError, classifier_lib.ModelError) as e:
+        return program.fail(NAME, e)
+
+    # Ray's sockets live in its temp dir, and a Unix socket path must stay under 108 bytes.
+    temp_dir = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
+    stop = ray_app.run(models, settings, REPLICAS.value, CPUS_PER_REPLICA.value, HOST.value, PORT.value,
+                       address=ADDRESS.value, temp_dir=temp_dir)
+    print("Serving %s at http://%s:%d/ (%d replicas x %d workers; Ctrl-C to stop)"
+          % (", ".join(models), HOST.value, PORT.value, REPLICAS.value, WORKERS.value), flush=True)
+    finished = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: finished.set())
+    finished.wait()
+    stop()
+    shutil.rmtree(temp_dir, ignore_errors=True)
+    print("Stopped.", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    program.run(main, NAME)
