@@ -8,9 +8,12 @@ bytes on keep-alive connections and reads only the status line, the Content-Leng
 import asyncio
 
 
-def post_request(host, port, path, body, content_type="application/octet-stream"):
-    head = ("POST %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n"
-            % (path, host, port, content_type, len(body)))
+def request_bytes(method, host, port, path, body=b"", content_type="application/octet-stream"):
+    """One HTTP/1.1 request, ready to send as is."""
+    head = "%s %s HTTP/1.1\r\nHost: %s:%d\r\n" % (method, path, host, port)
+    if content_type:
+        head += "Content-Type: %s\r\n" % content_type
+    head += "Content-Length: %d\r\n\r\n" % len(body)
     return head.encode() + body
 
 

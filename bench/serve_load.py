@@ -53,6 +53,8 @@ TIMEOUT_MS = flags.DEFINE_float("timeout_ms", 2000.0, "Server --timeout_ms; answ
 BASELINE_S = flags.DEFINE_float("baseline_s", 8.0, "Seconds for the in-process capacity measurement.")
 MAX_REQUESTS = flags.DEFINE_integer("max_requests", 20000, "Bound on requests per offered rate.")
 SEED = flags.DEFINE_integer("seed", 0, "Seed of the arrival schedules.")
+BAD_UPLOADS = flags.DEFINE_integer("bad_uploads", 20, "Then: good traffic at half capacity for --duration_s, "
+                                   "alone and beside the bad-upload corpus repeated this many times (0: skip).")
 OUTPUT_DIR = flags.DEFINE_string("output_dir", None, results_io.OUTPUT_DIR_HELP)
 WINDOW_S = 5.0
 
@@ -125,6 +127,10 @@ class Server:
         self.port = int(match.group(1))
         self.path = "/v2/models/%s/classify" % os.path.basename(model)[:-len(".mge")]
 
+    def rss_mb(self):
+        with open("/proc/%d/status" % self.process.pid) as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+
     def cpu_s(self):
         with open("/proc/%d/stat" % self.process.pid) as f:
             fields = f.read().rsplit(")", 1)[1].split()
@@ -149,7 +155,7 @@ def schedule(rate, seconds, limit, rng):
 async def offer(port, path, raw, times):
     """Sends a request at each scheduled time; returns (scheduled, latency_s, status) per request."""
     connections = http_client.Connections("127.0.0.1", port)
-    request = http_client.post_request("127.0.0.1", port, path, raw, "image/jpeg")
+    request = http_client.request_bytes("POST", "127.0.0.1", port, path, raw, "image/jpeg")
     results, lag = [], []
     start = time.perf_counter() + 0.2
 
@@ -164,6 +170,29 @@ async def offer(port, path, raw, times):
     await asyncio.gather(*(one(at) for at in times))
     connections.close()
     return results, lag
+
+
+async def offer_with_bad_uploads(port, path, raw, times, bad, bad_times):
+    """offer() plus, on separate connections, each bad upload at its time; returns (good results,
+    [(what, expected status, status)])."""
+    good = asyncio.ensure_future(offer(port, path, raw, times))
+    connections = http_client.Connections("127.0.0.1", port)
+    start = time.perf_counter() + 0.2
+    answers = []
+
+    async def one(upload, at):
+        delay = start + at - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        request = http_client.request_bytes(upload.method, "127.0.0.1", port, upload.path, upload.body,
+                                            upload.content_type)
+        status, _ = await connections.send(request)
+        answers.append((upload.what, upload.status, status))
+
+    await asyncio.gather(*(one(upload, at) for upload, at in zip(bad, bad_times)))
+    connections.close()
+    results, _ = await good
+    return results, answers
 
 
 def percentiles(values):
@@ -210,6 +239,34 @@ def run_rate(server, raw, rate, seconds, rng):
     return summary
 
 
+def run_bad_uploads(server, raw, rate, seconds, rng):
+    """Good traffic alone, then the same schedule beside the bad-upload corpus x BAD_UPLOADS (spread
+    evenly over the run): good p99 both ways, every bad upload's status, the server's RSS growth."""
+    from mgedeploy.serving import bad_uploads
+
+    times = schedule(rate, seconds, MAX_REQUESTS.value, rng)
+    print("Good traffic at %.1f/s alone, then beside %d rounds of the bad-upload corpus..." % (rate, BAD_UPLOADS.value),
+          flush=True)
+    alone, _ = uvloop.run(offer(server.port, server.path, raw, times))
+    corpus = bad_uploads.corpus(server.path.split("/")[3], os.path.join(ROOT, "testdata"))
+    bad = corpus * BAD_UPLOADS.value
+    rss_before = server.rss_mb()
+    mixed, answers = uvloop.run(offer_with_bad_uploads(server.port, server.path, raw, times, bad,
+                                                       np.linspace(0, seconds, len(bad), endpoint=False)))
+    rss_after = server.rss_mb()
+    p99 = lambda results: percentiles([lat for _, lat, status in results if status == 200])["p99"]  # noqa: E731
+    wrong = sorted({"%s: %s (wanted %s)" % (what, got, want) for what, want, got in answers if got != want})
+    report = {"rate_per_s": rate, "bad_requests": len(answers), "corpus_size": len(corpus),
+              "good_p99_alone_ms": p99(alone), "good_p99_beside_bad_ms": p99(mixed),
+              "good_ok_alone": sum(s == 200 for _, _, s in alone), "good_ok_beside_bad": sum(s == 200 for _, _, s in mixed),
+              "bad_unexpected": wrong, "server_rss_before_mb": rss_before, "server_rss_after_mb": rss_after}
+    report["p99_ratio"] = report["good_p99_beside_bad_ms"] / report["good_p99_alone_ms"]
+    print("  good p99 %.1f ms alone, %.1f ms beside %d bad uploads; server RSS %.0f -> %.0f MB; unexpected: %s" % (
+        report["good_p99_alone_ms"], report["good_p99_beside_bad_ms"], len(answers), rss_before, rss_after,
+        wrong or "none"), flush=True)
+    return report
+
+
 def table(report):
     base = report["in_process"]
     lines = ["# //bench:serve_load, backend %s, %s" % (report["backend"], report["machine"]["cpu"]), "",
@@ -236,6 +293,13 @@ def table(report):
         lines += ["Overload (2x capacity, %.0f s): 5xx %d, goodput / capacity %.2fx, 429 p99 %s ms; accepted p99 per "
                   "5 s: %s." % (o["seconds"], o["5xx"], o["goodput_ratio"], fmt(o["p99_429_ms"]),
                                 ", ".join(fmt(p) for p in o["window_p99_ms"]))]
+    if "bad_uploads" in verdict:
+        b = verdict["bad_uploads"]
+        lines += ["Bad uploads (%d: the %d-request corpus x %d) beside good traffic at %.1f/s: good p99 %.1f ms vs %.1f "
+                  "ms alone (**%.2fx**, bar: 1.2x); unexpected answers: %s; server RSS %.0f -> %.0f MB (bar: +100)." % (
+                      b["bad_requests"], b["corpus_size"], b["bad_requests"] // b["corpus_size"], b["rate_per_s"],
+                      b["good_p99_beside_bad_ms"], b["good_p99_alone_ms"], b["p99_ratio"],
+                      ", ".join(b["bad_unexpected"]) or "none", b["server_rss_before_mb"], b["server_rss_after_mb"])]
     return "\n".join(lines) + "\n"
 
 
@@ -270,6 +334,8 @@ def main(argv):
         if OVERLOAD.value:
             print("Overload: %.1f requests/s for %.0f s..." % (2 * capacity, OVERLOAD_S.value), flush=True)
             runs.append(dict(run_rate(server, raw, 2 * capacity, OVERLOAD_S.value, rng), overload=True))
+        if BAD_UPLOADS.value:
+            bad_report = run_bad_uploads(server, raw, 0.5 * capacity, DURATION_S.value, rng)
     finally:
         stopped = server.stop()
     low = min(runs, key=lambda r: r["offered_per_s"])
@@ -282,6 +348,8 @@ def main(argv):
             "seconds": o["seconds"], "5xx": sum(n for s, n in o["status_counts"].items() if s.startswith("5")),
             "goodput_ratio": o["goodput_per_s"] / capacity, "p99_429_ms": o["rejected_429_latency_ms"]["p99"],
             "window_p99_ms": [w["p99_ms"] for w in o["windows"]]}
+    if BAD_UPLOADS.value:
+        verdict["bad_uploads"] = bad_report
     report = {"tool": "serve_load", "backend": BACKEND.value, "model": os.path.basename(model),
               "machine": machine.describe(), "workers": WORKERS.value, "max_queue": MAX_QUEUE.value,
               "timeout_ms": TIMEOUT_MS.value, "in_process": base, "runs": runs, "verdict": verdict}
