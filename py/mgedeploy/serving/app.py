@@ -112,6 +112,13 @@ def make_app(models, settings):
             raise HttpError(404, "unknown model %r (this server has: %s)" % (name, ", ".join(sorted(pools))))
         return pool
 
+    def refuse_if_full(name, pool):
+        try:
+            pool.refuse_if_full()
+        except workers_lib.QueueFull as e:
+            metrics.rejections.labels(name, "queue_full").inc()
+            raise HttpError(429, str(e), {"Retry-After": str(e.retry_after_s)}) from None
+
     async def run_job(name, pool, job):
         """Queues the job and waits for it until its deadline; the errors become statuses."""
         try:
@@ -196,6 +203,7 @@ def make_app(models, settings):
         async def work(pool, deadline):
             if version != v2.VERSION:
                 raise HttpError(404, "model %r has only version %s" % (name, v2.VERSION))
+            refuse_if_full(name, pool)
             body = await read_body(request, settings.max_body_bytes, settings.body_timeout_s)
             # Off the event loop: a 1x3x224x224 tensor is ~150k numbers to parse and check, and
             # other requests must not wait behind it.
@@ -220,6 +228,7 @@ def make_app(models, settings):
             classes = len(pool.contract["labels"])
             if not 1 <= topk <= classes:
                 raise HttpError(400, "topk must be 1 to %d, got %d" % (classes, topk))
+            refuse_if_full(name, pool)
             body = await read_body(request, settings.max_body_bytes, settings.body_timeout_s)
             image = check_image(await image_from_body(request, body), settings.max_pixels)
             outputs = await run_job(name, pool, workers_lib.Job(deadline, image=image))

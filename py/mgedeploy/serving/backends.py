@@ -10,6 +10,23 @@ from mgedeploy import contract as contract_lib
 from mgedeploy import preprocess
 
 NAMES = ("lite", "onnxruntime", "eager")
+# Eager MegEngine runs only on the thread that imported it (any other thread fails with
+# "assertion `depth < context.transformations.size()'"): the server runs it inline on its event
+# loop, as the tutorial's FastAPI app did (workers.py), and builds the ONNX graph there too.
+MAIN_THREAD_ONLY = ("eager",)
+_onnx_graphs = {}  # model path -> the serialized ONNX graph (built once, on the main thread)
+
+
+def prepare(backend, model_path):
+    """What must happen on the main thread before instances are made on others."""
+    if backend == "onnxruntime" and model_path not in _onnx_graphs:
+        from mgedeploy.onnx_peer import graph as onnx_graph
+        from mgedeploy.weights import eager as eager_model
+
+        info = contract_lib.read(model_path)
+        proto = onnx_graph.build(info["model"], eager_model.from_contract(info), info["input"]["name"],
+                                 info["input"]["shape"])
+        _onnx_graphs[model_path] = proto.SerializeToString()
 
 
 def make(backend, model_path, threads=1, lite_options="best", max_pixels=preprocess.DEFAULT_MAX_PIXELS,
@@ -20,6 +37,7 @@ def make(backend, model_path, threads=1, lite_options="best", max_pixels=preproc
         return classifier_lib.Classifier(model_path, threads=threads, lite_options=lite_options,
                                          max_pixels=max_pixels, share_weights_with=share_with)
     if backend == "onnxruntime":
+        prepare(backend, model_path)
         return OnnxRuntimeBackend(model_path, threads)
     if backend == "eager":
         return EagerBackend(model_path, threads)
@@ -44,17 +62,12 @@ class OnnxRuntimeBackend(_Peer):
         super().__init__(model_path)
         import onnxruntime
 
-        from mgedeploy.onnx_peer import graph as onnx_graph
-        from mgedeploy.weights import eager as eager_model
-
         info = self.contract
-        proto = onnx_graph.build(info["model"], eager_model.from_contract(info), info["input"]["name"],
-                                 info["input"]["shape"])
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(proto.SerializeToString(), options,
+        self.session = onnxruntime.InferenceSession(_onnx_graphs[model_path], options,
                                                     providers=["CPUExecutionProvider"])
         self.name = info["input"]["name"]
 

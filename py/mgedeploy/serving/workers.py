@@ -77,6 +77,9 @@ class ModelWorkers:
         # The first network loads the model (and raises its ContractError/ModelError here, at start-up).
         self.prototype = self._new_classifier()
         self.contract = self.prototype.contract
+        # A backend that runs only on this thread (eager MegEngine) has no worker threads: submit()
+        # runs each job inline, on the caller's thread (the server's event loop).
+        self.inline = backend in backends.MAIN_THREAD_ONLY
         self._loaded = threading.Semaphore(0)
         self._started = threading.Semaphore(0)
         self._start_error = None
@@ -87,7 +90,9 @@ class ModelWorkers:
         self._accepting = True
         self._service_s = 0.05  # running mean of one input's service time, for Retry-After
         self._threads = [threading.Thread(target=self._work, args=(i,), name="worker-%d" % i, daemon=True)
-                         for i in range(workers)]
+                         for i in range(0 if self.inline else workers)]
+        if self.inline:
+            self.instances[0] = self.prototype
         for thread in self._threads:
             thread.start()
         for _ in self._threads:
@@ -100,6 +105,13 @@ class ModelWorkers:
 
     def submit(self, job):
         """Queues `job` or raises QueueFull / ShuttingDown at once."""
+        if self.inline:
+            if not self._accepting:
+                raise ShuttingDown("the server is shutting down")
+            job.future.set_running_or_notify_cancel()
+            job.timings["queue"] = 0.0
+            self.instances[0] = self._run(self.instances[0], [job])
+            return job.future
         with self._ready:
             if not self._accepting:
                 raise ShuttingDown("the server is shutting down")
@@ -109,6 +121,12 @@ class ModelWorkers:
             if self._idle:
                 self._idle.pop().notify()  # the most recently idle worker: its caches are warm
         return job.future
+
+    def refuse_if_full(self):
+        """Raises QueueFull now, before the request's body is even read (a 429 must cost little:
+        under 2x overload most answers are 429s)."""
+        if not self.inline and len(self._queue) >= self.max_queue:
+            raise QueueFull(len(self._queue), self.retry_after_s())
 
     def depth(self):
         return len(self._queue)
