@@ -8,8 +8,12 @@ gives the median images/s. Lite uses the settings export's NCHW candidate record
 preprocess, record level 1, fast-run kernels cached per configuration in --fast_run_cache_dir);
 2-network Lite shares one copy of the weights. Batch N uses a model exported with --batch N.
 
-Usage: bazel run //bench:throughput -- [--models efficientnet_lite0,snetv2_x100] [--seconds 5]
-         [--rounds 2] [--output_dir bench/results]
+Batch 4 and 8 pay a fast-run search of several minutes per model and runtime the first time
+(Lite's profiler also times the naive kernels at those shapes); the recorded run used --batches 1,
+and //bench:batch has Lite's batch rows.
+
+Usage: bazel run //bench:throughput -- [--models efficientnet_lite0,snetv2_x100] [--batches 1,4,8]
+         [--seconds 5] [--rounds 2] [--output_dir bench/results]
 """
 import concurrent.futures
 import multiprocessing
