@@ -106,7 +106,7 @@ def main(argv):
     async def startup(sockets=None):
         await original_startup(sockets)
         port = server.servers[0].sockets[0].getsockname()[1] if server.servers else PORT.value
-        print("Serving %s at http://%s:%d/ (%d workers x %d threads per model; Ctrl-C to stop)"
+        print("Serving %s at http://%s:%d/ (%d workers x %d Lite threads per model; Ctrl-C to stop)"
               % (", ".join(models), HOST.value, port, settings.workers, settings.threads), flush=True)
 
     server.startup = startup
