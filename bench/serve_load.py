@@ -86,8 +86,11 @@ def in_process_baseline(backend, model, raw, workers, seconds, low_fraction, rng
             samples.append(time.perf_counter() - started)
         return 1e3 * float(np.median(samples))
 
+    main_thread_only = backend in backends.MAIN_THREAD_ONLY  # eager MegEngine: this thread, one at a time
+    if main_thread_only:
+        workers = 1
     barrier = threading.Barrier(workers)
-    result, counts, stop = {}, [0] * workers, [0.0]
+    result, counts, stop = {"workers": workers}, [0] * workers, [0.0]
 
     def thread(i):
         instance = backends.make(backend, model)
@@ -108,11 +111,8 @@ def in_process_baseline(backend, model, raw, workers, seconds, low_fraction, rng
             result["paced_p50_ms"] = timed(instance, rng.exponential(1 / result["low_rate_per_s"], 30))
         del instance
 
-    if backend in backends.MAIN_THREAD_ONLY:  # eager MegEngine: this thread only, one at a time
-        barrier = threading.Barrier(1)
-        counts = [0]
+    if main_thread_only:
         thread(0)
-        result["workers"] = 1
         return result
     backends.prepare(backend, model)
     threads = [threading.Thread(target=thread, args=(i,)) for i in range(workers)]
@@ -120,7 +120,6 @@ def in_process_baseline(backend, model, raw, workers, seconds, low_fraction, rng
         t.start()
     for t in threads:
         t.join()
-    result["workers"] = workers
     return result
 
 

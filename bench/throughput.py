@@ -70,18 +70,10 @@ def make_runner(runtime, path, threads, cache, share=None):
         runner = lite_runner.LiteRunner(path, info["input"]["name"], threads=threads, options=options,
                                         share_weights_with=share)
         return (lambda: runner.run(data)), runner
-    import onnxruntime
+    from mgedeploy.onnx_peer import session as onnx_session
 
-    from mgedeploy.onnx_peer import graph as onnx_graph
-    from mgedeploy.weights import eager as eager_model
-
-    proto = share or onnx_graph.build(info["model"], eager_model.from_contract(info), info["input"]["name"],
-                                      shape).SerializeToString()
-    options = onnxruntime.SessionOptions()
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    session = onnxruntime.InferenceSession(proto, options, providers=["CPUExecutionProvider"])
+    proto = share or onnx_session.serialized_graph(info)
+    session = onnx_session.session(proto, threads)
     name = info["input"]["name"]
     return (lambda: session.run(None, {name: data})), proto
 

@@ -112,20 +112,11 @@ def eager_runner_fn(info):
 
 
 def onnxruntime_runner_fn(info):
-    import onnxruntime
+    from mgedeploy.onnx_peer import session as onnx_session
 
-    from mgedeploy.onnx_peer import graph as onnx_graph
-    from mgedeploy.weights import eager as eager_model
-
-    proto = onnx_graph.build(info["model"], eager_model.from_contract(info), info["input"]["name"],
-                             info["input"]["shape"])
-    options = onnxruntime.SessionOptions()
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = THREADS.value
-    options.inter_op_num_threads = 1
-    serialized = proto.SerializeToString()
+    serialized = onnx_session.serialized_graph(info)
     start = time.perf_counter()  # ORT "load": creating the session from the serialized graph
-    session = onnxruntime.InferenceSession(serialized, options, providers=["CPUExecutionProvider"])
+    session = onnx_session.session(serialized, THREADS.value)
     load_ms = (time.perf_counter() - start) * 1e3
     name = info["input"]["name"]
     return lambda data: session.run(None, {name: data})[0], lambda: None, load_ms

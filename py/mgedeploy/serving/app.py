@@ -112,20 +112,22 @@ def make_app(models, settings):
             raise HttpError(404, "unknown model %r (this server has: %s)" % (name, ", ".join(sorted(pools))))
         return pool
 
+    def too_busy(name, e):
+        metrics.rejections.labels(name, "queue_full").inc()
+        return HttpError(429, str(e), {"Retry-After": str(e.retry_after_s)})
+
     def refuse_if_full(name, pool):
         try:
             pool.refuse_if_full()
         except workers_lib.QueueFull as e:
-            metrics.rejections.labels(name, "queue_full").inc()
-            raise HttpError(429, str(e), {"Retry-After": str(e.retry_after_s)}) from None
+            raise too_busy(name, e) from None
 
     async def run_job(name, pool, job):
         """Queues the job and waits for it until its deadline; the errors become statuses."""
         try:
             future = pool.submit(job)
         except workers_lib.QueueFull as e:
-            metrics.rejections.labels(name, "queue_full").inc()
-            raise HttpError(429, str(e), {"Retry-After": str(e.retry_after_s)}) from None
+            raise too_busy(name, e) from None
         except workers_lib.ShuttingDown as e:
             metrics.rejections.labels(name, "shutting_down").inc()
             raise HttpError(503, str(e)) from None
@@ -154,15 +156,14 @@ def make_app(models, settings):
     async def handle(name, endpoint, request, work):
         """Runs `work(pool)`, counting its outcome; HttpError -> its status."""
         started = time.monotonic()
+        label = name if name in pools else ""  # unknown names are not metric labels
         try:
-            pool = pool_of(name)
-            response = await work(pool, started + settings.timeout_ms / 1000)
+            response = await work(pool_of(name), started + settings.timeout_ms / 1000)
         except HttpError as e:
             if e.status in (408, 413, 415, 400):
-                metrics.rejections.labels(name if name in pools else "", "too_large" if e.status == 413
-                                          else "bad_input").inc()
+                metrics.rejections.labels(label, "too_large" if e.status == 413 else "bad_input").inc()
             response = error(e.status, str(e), e.headers)
-        return answered(name if name in pools else "", endpoint, started, response)
+        return answered(label, endpoint, started, response)
 
     @app.get("/", response_class=HTMLResponse)
     async def page():

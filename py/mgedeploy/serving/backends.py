@@ -20,13 +20,9 @@ _onnx_graphs = {}  # model path -> the serialized ONNX graph (built once, on the
 def prepare(backend, model_path):
     """What must happen on the main thread before instances are made on others."""
     if backend == "onnxruntime" and model_path not in _onnx_graphs:
-        from mgedeploy.onnx_peer import graph as onnx_graph
-        from mgedeploy.weights import eager as eager_model
+        from mgedeploy.onnx_peer import session as onnx_session
 
-        info = contract_lib.read(model_path)
-        proto = onnx_graph.build(info["model"], eager_model.from_contract(info), info["input"]["name"],
-                                 info["input"]["shape"])
-        _onnx_graphs[model_path] = proto.SerializeToString()
+        _onnx_graphs[model_path] = onnx_session.serialized_graph(contract_lib.read(model_path))
 
 
 def make(backend, model_path, threads=1, lite_options="best", max_pixels=preprocess.DEFAULT_MAX_PIXELS,
@@ -60,16 +56,10 @@ class _Peer:
 class OnnxRuntimeBackend(_Peer):
     def __init__(self, model_path, threads):
         super().__init__(model_path)
-        import onnxruntime
+        from mgedeploy.onnx_peer import session as onnx_session
 
-        info = self.contract
-        options = onnxruntime.SessionOptions()
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(_onnx_graphs[model_path], options,
-                                                    providers=["CPUExecutionProvider"])
-        self.name = info["input"]["name"]
+        self.session = onnx_session.session(_onnx_graphs[model_path], threads)
+        self.name = self.contract["input"]["name"]
 
     def run(self, x):
         return self.session.run(None, {self.name: np.ascontiguousarray(x, np.float32)})[0]
