@@ -6,8 +6,9 @@ request's *scheduled* send time: a stalled server cannot hide its queueing by sl
 
 First, in this process, the in-process pipeline (read bytes -> decode -> preprocess -> forward, the
 same backend): its p50 at 1 worker and its best throughput with one worker per core. Then the
-server starts (same model, same backend) and each offered rate runs for --duration_s; the last
-rate, if --overload is set, is twice the measured capacity for --overload_s, reported per 5 s.
+server starts (same model, same backend); the low-load overhead is measured paired (server requests
+alternating with in-process runs); each offered rate runs for --duration_s; the last rate, if
+--overload is set, is twice the in-process throughput for --overload_s, reported per 5 s.
 
   bazel run //bench:serve_load                                    # Lite, rates relative to capacity
   bazel run //bench:serve_load -- --backend onnxruntime --rates 20,40,80 --duration_s 10
@@ -54,6 +55,11 @@ MAX_QUEUE = flags.DEFINE_integer("max_queue", 8, "Server --max_queue.")
 TIMEOUT_MS = flags.DEFINE_float("timeout_ms", 2000.0, "Server --timeout_ms; answers after it do not count as goodput.")
 BASELINE_S = flags.DEFINE_float("baseline_s", 8.0, "Seconds for the in-process capacity measurement.")
 MAX_REQUESTS = flags.DEFINE_integer("max_requests", 20000, "Bound on requests per offered rate.")
+LOW_LOAD_PAIRS = flags.DEFINE_integer("low_load_pairs", 60, "Low-load overhead: this many requests to the server, "
+                                      "each paired with an in-process pipeline run at the same pacing (0: skip).")
+CAPACITY_ROUNDS = flags.DEFINE_integer("capacity_rounds", 3, "Capacity: this many rounds of in-process images/s "
+                                       "then the server's saturated goodput, --capacity_s each (0: skip).")
+CAPACITY_S = flags.DEFINE_float("capacity_s", 6.0, "Seconds per side of a capacity round.")
 SEED = flags.DEFINE_integer("seed", 0, "Seed of the arrival schedules.")
 BAD_UPLOADS = flags.DEFINE_integer("bad_uploads", 20, "Then: good traffic at half capacity for --duration_s, "
                                    "alone and beside the bad-upload corpus repeated this many times (0: skip).")
@@ -63,7 +69,7 @@ PAIRS = 3  # alone / beside-bad-uploads runs, alternating
 SENT_BODY_BYTES = 1 << 20
 
 
-def in_process_baseline(backend, model, raw, workers, seconds, low_fraction, rng):
+def in_process_baseline(backend, model, raw, workers, seconds, low_fraction, rng, latencies=True):
     """The pipeline a request runs (read bytes -> decode -> preprocess -> forward), in this process:
     its p50 back to back at 1 worker, its images/s with `workers` threads, and its p50 at 1 worker
     paced like the sweep's lowest rate (Poisson gaps: an idle CPU makes the next forward slower,
@@ -98,7 +104,8 @@ def in_process_baseline(backend, model, raw, workers, seconds, low_fraction, rng
             pipeline(instance)  # warm-up (first-run allocation, recording)
         barrier.wait()
         if i == 0:
-            result["p50_ms"] = timed(instance, [0.0] * 30)
+            if latencies:
+                result["p50_ms"] = timed(instance, [0.0] * 30)
             stop[0] = time.perf_counter() + seconds
         barrier.wait()
         while time.perf_counter() < stop[0]:
@@ -108,7 +115,8 @@ def in_process_baseline(backend, model, raw, workers, seconds, low_fraction, rng
         if i == 0:
             result["images_per_s"] = sum(counts) / seconds
             result["low_rate_per_s"] = low_fraction * result["images_per_s"]
-            result["paced_p50_ms"] = timed(instance, rng.exponential(1 / result["low_rate_per_s"], 30))
+            if latencies:
+                result["paced_p50_ms"] = timed(instance, rng.exponential(1 / result["low_rate_per_s"], 30))
         del instance
 
     if main_thread_only:
@@ -121,6 +129,47 @@ def in_process_baseline(backend, model, raw, workers, seconds, low_fraction, rng
     for t in threads:
         t.join()
     return result
+
+
+def in_process_throughput(backend, model, raw, workers, seconds):
+    """Images/s of the in-process pipeline with `workers` threads (for paired_capacity)."""
+    return in_process_baseline(backend, model, raw, workers, seconds, 1.0, None, latencies=False)["images_per_s"]
+
+
+def paired_low_load(backend, model, raw, port, path, rate, pairs, seed):
+    """Low load, side by side: `pairs` times, one request to the server, then one in-process pipeline
+    run, each after a Poisson gap at `rate`, one at a time. Interleaved because this machine's
+    speed drifts by more than the 15 % being judged (sequential phases gave 1.05-1.31x for the same
+    code; paired runs cancel the drift). Runs in a child process, on its main thread (eager MegEngine
+    runs only there; a recorded Lite network stays on the thread that ran it). Returns both p50s."""
+    from mgedeploy import preprocess
+    from mgedeploy.serving import backends
+
+    instance = backends.make(backend, model)
+    request = http_client.request_bytes("POST", "127.0.0.1", port, path, raw, "image/jpeg")
+    gaps = np.random.default_rng(seed).exponential(1.0 / rate, size=(pairs + 3, 2))
+
+    async def run():
+        connections = http_client.Connections("127.0.0.1", port)
+        server_s, local_s = [], []
+        for k, (gap_server, gap_local) in enumerate(gaps):
+            await asyncio.sleep(gap_server)
+            started = time.perf_counter()
+            status, _ = await connections.send(request)
+            if status != 200:
+                raise RuntimeError("the server answered %d at low load" % status)
+            server_s.append(time.perf_counter() - started)
+            await asyncio.sleep(gap_local)
+            started = time.perf_counter()
+            instance.run_inputs([instance.preprocess(preprocess.decode_bgr(raw, "image"))])
+            local_s.append(time.perf_counter() - started)
+        connections.close()
+        return server_s[3:], local_s[3:]  # the first three are warm-up
+
+    server_s, local_s = asyncio.run(run())
+    del instance
+    return {"pairs": pairs, "rate_per_s": rate, "server_p50_ms": 1e3 * float(np.median(server_s)),
+            "in_process_p50_ms": 1e3 * float(np.median(local_s))}
 
 
 class Server:
@@ -136,6 +185,7 @@ class Server:
             self.process.kill()
             sys.exit("serve_load: the server did not start: %s" % self.process.stderr.read().strip()[-500:])
         self.port = int(match.group(1))
+        self.model = model
         self.path = "/v2/models/%s/classify" % os.path.basename(model)[:-len(".mge")]
 
     def rss_mb(self):
@@ -260,6 +310,27 @@ def run_rate(server, raw, rate, seconds, rng):
     return summary
 
 
+def paired_capacity(server, raw, rounds, seconds, rng):
+    """Capacity, side by side: `rounds` times, the in-process pipeline's images/s with one worker
+    per core (a fresh child process; the server idle meanwhile), then the server's goodput offered
+    1.3x that rate (saturated), each for `seconds`. Alternated for the same reason as the low-load
+    pairs: the machine's speed drifted 103 -> 112 images/s between two of our runs."""
+    rounds_out = []
+    for k in range(rounds):
+        with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:
+            local = child.submit(in_process_throughput, BACKEND.value, server.model, raw, WORKERS.value,
+                                 seconds).result()
+        served = run_rate(server, raw, 1.3 * local, seconds, rng)
+        rounds_out.append({"in_process_per_s": local, "server_goodput_per_s": served["goodput_per_s"],
+                           "server_cpu_percent": served["server_cpu_percent"],
+                           "client_cpu_percent": served["client_cpu_percent"]})
+        print("  round %d: in-process %.1f images/s, server goodput %.1f/s" % (
+            k + 1, local, served["goodput_per_s"]), flush=True)
+    local = sum(r["in_process_per_s"] for r in rounds_out)
+    return {"rounds": rounds_out, "seconds": seconds,
+            "ratio": sum(r["server_goodput_per_s"] for r in rounds_out) / local}
+
+
 def run_bad_uploads(server, raw, rate, seconds, rng):
     """Good traffic alone, then the same schedule beside a share of the bad-upload corpus x BAD_UPLOADS
     (spread evenly over the run), PAIRS times: good p99 both ways (pooled), every bad upload's
@@ -315,15 +386,30 @@ def table(report):
             " ".join("%s:%d" % kv for kv in sorted(run["status_counts"].items())), run["client_cpu_percent"],
             run["server_cpu_percent"], fmt(run["send_lag_ms"]["p99"])))
     verdict = report["verdict"]
-    if "capacity_ratio" in verdict:
-        lines += ["", "Low-load p50 / in-process p50 at the same pacing: **%.2fx** (bar: 1.15x; %.2fx of the back-to-back "
-              "p50). Best goodput / in-process throughput: **%.2fx** (bar: 0.9x)." % (
-                  verdict["overhead_ratio"], verdict["overhead_ratio_back_to_back"], verdict["capacity_ratio"])]
+    if "overhead_ratio" in verdict:
+        p = verdict["low_load_paired"]
+        lines += ["", "Low load, paired (%d server requests alternating with %d in-process runs at %.1f/s): p50 %.1f ms "
+                  "vs %.1f ms: **%.2fx** (bar: 1.15x)." % (p["pairs"], p["pairs"], p["rate_per_s"], p["server_p50_ms"],
+                                                          p["in_process_p50_ms"], verdict["overhead_ratio"])]
+    if "capacity_paired" in verdict:
+        c = verdict["capacity_paired"]
+        lines += ["Capacity, paired (%d rounds, %.0f s each side): server goodput / in-process images/s %s: **%.2fx** "
+                  "(bar: 0.9x); client CPU %s." % (
+                      len(c["rounds"]), c["seconds"], ", ".join("%.1f/%.1f" % (r["server_goodput_per_s"],
+                                                                               r["in_process_per_s"]) for r in c["rounds"]),
+                      c["ratio"], ", ".join("%.0f %%" % r["client_cpu_percent"] for r in c["rounds"]))]
+    if "overhead_ratio_sequential" in verdict:
+        lines += ["Sequential phases (drift between them counts): the lowest rate's p50 / the paced in-process p50 "
+                  "measured before the server started %.2fx (%.2fx of the back-to-back p50); the sweep's best goodput / "
+                  "in-process throughput %.2fx." % (
+                      verdict["overhead_ratio_sequential"], verdict["overhead_ratio_back_to_back"],
+                      verdict.get("capacity_ratio_sequential", verdict["capacity_ratio"]))]
     if "overload" in verdict:
         o = verdict["overload"]
-        lines += ["Overload (2x capacity, %.0f s): 5xx %d, goodput / capacity %.2fx, 429 p99 %s ms; accepted p99 per "
-                  "5 s: %s." % (o["seconds"], o["5xx"], o["goodput_ratio"], fmt(o["p99_429_ms"]),
-                                ", ".join(fmt(p) for p in o["window_p99_ms"]))]
+        lines += ["Overload (2x the in-process throughput, %.0f s): 5xx %d, goodput / the server's saturated goodput "
+                  "**%.2fx** (bar: 0.9x; / in-process throughput %.2fx), 429 p99 %s ms; accepted p99 per 5 s: %s." % (
+                      o["seconds"], o["5xx"], o["goodput_ratio"], o["goodput_ratio_in_process"], fmt(o["p99_429_ms"]),
+                      ", ".join(fmt(p) for p in o["window_p99_ms"]))]
     if "bad_uploads" in verdict:
         b = verdict["bad_uploads"]
         lines += ["Bad uploads (%d: the %d-request corpus x %d) beside good traffic at %.1f/s: good p99 %.1f ms vs %.1f "
@@ -358,10 +444,22 @@ def main(argv):
     capacity = base["images_per_s"]
     rates = [value * capacity if value <= 4 else value for value in fractions]
     server = Server(BACKEND.value, model, WORKERS.value, MAX_QUEUE.value, TIMEOUT_MS.value)
-    runs = []
+    runs, paired, capacity_pairs = [], None, None
     try:
         # Warm-up, not reported: the first requests of a new server pay for first-run allocations.
         uvloop.run(offer(server.port, server.path, raw, schedule(0.5 * capacity, 2.0, 1000, rng)))
+        if LOW_LOAD_PAIRS.value:
+            print("Low load, paired: %d requests to the server and %d in-process runs, alternating, at %.1f/s..."
+                  % (LOW_LOAD_PAIRS.value, LOW_LOAD_PAIRS.value, base["low_rate_per_s"]), flush=True)
+            with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:
+                paired = child.submit(paired_low_load, BACKEND.value, model, raw, server.port, server.path,
+                                      base["low_rate_per_s"], LOW_LOAD_PAIRS.value, SEED.value).result()
+            print("  p50 %.1f ms through the server, %.1f ms in-process" % (
+                paired["server_p50_ms"], paired["in_process_p50_ms"]), flush=True)
+        if CAPACITY_ROUNDS.value:
+            print("Capacity, paired: %d rounds of in-process images/s then the server saturated, %.0f s each..."
+                  % (CAPACITY_ROUNDS.value, CAPACITY_S.value), flush=True)
+            capacity_pairs = paired_capacity(server, raw, CAPACITY_ROUNDS.value, CAPACITY_S.value, rng)
         for rate in rates:
             print("Offering %.1f requests/s for %.0f s..." % (rate, DURATION_S.value), flush=True)
             runs.append(run_rate(server, raw, rate, DURATION_S.value, rng))
@@ -378,14 +476,24 @@ def main(argv):
     verdict = {"server_exit": stopped}
     if runs:
         low = min(runs, key=lambda r: r["offered_per_s"])
-        verdict.update({"overhead_ratio": low["latency_ms"]["p50"] / base["paced_p50_ms"],
+        verdict.update({"overhead_ratio_sequential": low["latency_ms"]["p50"] / base["paced_p50_ms"],
                         "overhead_ratio_back_to_back": low["latency_ms"]["p50"] / base["p50_ms"],
                         "capacity_ratio": max(r["goodput_per_s"] for r in runs) / capacity})
+    if capacity_pairs:
+        verdict["capacity_paired"] = capacity_pairs
+        verdict["capacity_ratio_sequential"] = verdict.pop("capacity_ratio")
+        verdict["capacity_ratio"] = capacity_pairs["ratio"]
+    if paired:
+        verdict["low_load_paired"] = paired
+        verdict["overhead_ratio"] = paired["server_p50_ms"] / paired["in_process_p50_ms"]
     if OVERLOAD.value:
         o = runs[-1]
+        # The bar's "capacity" is the server's saturated goodput (the sweep's best); the ratio to the
+        # in-process pipeline's throughput is reported beside it.
+        saturated = max([r["goodput_per_s"] for r in runs[:-1]] or [o["goodput_per_s"]])
         verdict["overload"] = {
             "seconds": o["seconds"], "5xx": sum(n for s, n in o["status_counts"].items() if s.startswith("5")),
-            "goodput_ratio": o["goodput_per_s"] / capacity, "p99_429_ms": o["rejected_429_latency_ms"]["p99"],
+            "goodput_ratio": o["goodput_per_s"] / saturated, "goodput_ratio_in_process": o["goodput_per_s"] / capacity, "p99_429_ms": o["rejected_429_latency_ms"]["p99"],
             "window_p99_ms": [w["p99_ms"] for w in o["windows"]]}
     if BAD_UPLOADS.value:
         verdict["bad_uploads"] = bad_report
