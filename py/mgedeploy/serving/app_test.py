@@ -178,6 +178,11 @@ def test_metadata_health_metrics_and_page(lite0_app):
         assert line in metrics, line
     page = request(lite0_app, "GET", "/")
     assert page.status_code == 200 and '<option value="efficientnet_lite0">' in page.text
+    # The POST endpoints are plain Starlette routes (cheaper per request); /docs still lists them.
+    paths = request(lite0_app, "GET", "/openapi.json").json()["paths"]
+    for path in ("/v2/models/{name}/infer", "/v2/models/{name}/versions/{version}/infer", "/v2/models/{name}/classify",
+                 "/v2/models/{name}", "/metrics"):
+        assert path in paths, path
 
 
 def rss_mb():
