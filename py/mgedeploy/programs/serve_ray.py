@@ -4,6 +4,7 @@ process with its own Lite workers) behind one HTTP address, on this machine or a
 Usage:
   bazel run //py:serve_ray -- --model efficientnet_lite0_deploy.mge --replicas 2     # local Ray
   bazel run //py:serve_ray -- --model m.mge --replicas 8 --address ray://head:10001  # a cluster
+  bazel run //py:serve_ray -- --replicas 1 --max_replicas 4      # autoscaling between 1 and 4
 
 The endpoints are those of //py:serve; every answer names its replica in `X-Served-By`.
 SIGTERM or Ctrl-C shuts Serve and Ray down and exits 0.
@@ -28,7 +29,10 @@ NAME = "serve_ray"
 
 MODEL = flags.DEFINE_multi_string("model", None, "An exported .mge model (its contract beside it); repeat for "
                                   "several. Default: efficientnet_lite0_deploy.mge.", short_name="m")
-REPLICAS = flags.DEFINE_integer("replicas", 2, "Replicas (processes) of the server app.")
+REPLICAS = flags.DEFINE_integer("replicas", 2, "Replicas (processes) of the server app (the minimum with "
+                                "--max_replicas).")
+MAX_REPLICAS = flags.DEFINE_integer("max_replicas", 0, "Autoscale: add replicas up to this many while more than "
+                                    "--workers requests per replica are in progress (0: a fixed --replicas).")
 CPUS_PER_REPLICA = flags.DEFINE_float("cpus_per_replica", 1.0, "Ray CPUs each replica reserves.")
 WORKERS = flags.DEFINE_integer("workers", 1, "Lite workers per model in each replica.")
 HOST = flags.DEFINE_string("host", "127.0.0.1", "Address Ray Serve's proxy listens on.")
@@ -45,6 +49,9 @@ def main(argv):
         usage.positive(name, flag.value)
     if not 1 <= PORT.value <= 65535:
         raise usage.UsageError("--port must be 1 to 65535, got %d" % PORT.value)
+    if MAX_REPLICAS.value and MAX_REPLICAS.value < REPLICAS.value:
+        raise usage.UsageError("--max_replicas must be 0 or at least --replicas (%d), got %d"
+                               % (REPLICAS.value, MAX_REPLICAS.value))
     if not CPUS_PER_REPLICA.value > 0:
         raise usage.UsageError("--cpus_per_replica must be positive, got %g" % CPUS_PER_REPLICA.value)
 
@@ -66,9 +73,11 @@ def main(argv):
     # Ray's sockets live in its temp dir, and a Unix socket path must stay under 108 bytes.
     temp_dir = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
     stop = ray_app.run(models, settings, REPLICAS.value, CPUS_PER_REPLICA.value, HOST.value, PORT.value,
-                       address=ADDRESS.value, temp_dir=temp_dir)
-    print("Serving %s at http://%s:%d/ (%d replicas x %d workers; Ctrl-C to stop)"
-          % (", ".join(models), HOST.value, PORT.value, REPLICAS.value, WORKERS.value), flush=True)
+                       address=ADDRESS.value, temp_dir=temp_dir, max_replicas=MAX_REPLICAS.value)
+    replicas = ("%d-%d replicas (autoscaling)" % (REPLICAS.value, MAX_REPLICAS.value)
+                if MAX_REPLICAS.value > REPLICAS.value else "%d replicas" % REPLICAS.value)
+    print("Serving %s at http://%s:%d/ (%s x %d workers; Ctrl-C to stop)"
+          % (", ".join(models), HOST.value, PORT.value, replicas, WORKERS.value), flush=True)
     finished = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: finished.set())
