@@ -10,7 +10,7 @@ at 1 thread, int8 and fp32 interleaved over rounds; fp32 NCHW88 only where a chi
 Writes int8.json and int8.md into --output_dir (default ~/.cache/megdeploy/bench).
 
 Usage: bazel run //bench:int8 -- [--crops 300] [--rounds 3] [--iters 50] [--nofast_run] [--nonchw88]
-         [--output_dir bench/results]
+         [--calibration minmax --calibration percentile] [--output_dir bench/results]
 """
 import os
 import random
@@ -39,6 +39,9 @@ from bench import lite0_variant, machine, results_io  # noqa: E402
 CROPS = flags.DEFINE_integer("crops", 300, "Augmented crops of the test photos for the agreement check.", lower_bound=0)
 ROUNDS = flags.DEFINE_integer("rounds", 3, "Timing rounds; each runs every configuration once.", lower_bound=1)
 ITERS = flags.DEFINE_integer("iters", 50, "Timed iterations per configuration per round.", lower_bound=1)
+CALIBRATION = flags.DEFINE_multi_enum("calibration", list(efficientnet_lite_int8.CALIBRATIONS),
+                                      efficientnet_lite_int8.CALIBRATIONS,
+                                      "How activation ranges are set (repeat for several; each is its own int8 model).")
 SEED = flags.DEFINE_integer("seed", 0, "Seed of the crops and of the run order.")
 OUTPUT_DIR = flags.DEFINE_string("output_dir", None, results_io.OUTPUT_DIR_HELP)
 CALIBRATION_PHOTOS = flags.DEFINE_integer(
@@ -103,36 +106,33 @@ def main(argv):
     names, images = calibration_images()
     print("Calibrating on %d images (%d scikit-image photos and their mirrors)..." % (len(images), len(names)),
           file=sys.stderr)
-    int8_model = efficientnet_lite_int8.quantize_lite0(float_model, [preprocess.preprocess_bgr(i, spec) for i in images])
+    calibration_inputs = [preprocess.preprocess_bgr(i, spec) for i in images]
+    int8_models = {name: efficientnet_lite_int8.quantize_lite0(float_model, calibration_inputs, name)
+                   for name in CALIBRATION.value}
     photos = sorted(os.path.join(paths.REPO_ROOT, "testdata", n) for n in os.listdir(os.path.join(paths.REPO_ROOT, "testdata"))
                     if n.endswith(".jpg"))
     sample = preprocess.load(photos[0], spec)
     with tempfile.TemporaryDirectory() as tmp:
-        fp32_path, int8_path = os.path.join(tmp, "fp32.mge"), os.path.join(tmp, "int8.mge")
-        fp32, int8 = lite0_variant.dump(float_model, sample, fp32_path), lite0_variant.dump(int8_model, sample, int8_path)
+        fp32_path = os.path.join(tmp, "fp32.mge")
+        fp32 = lite0_variant.dump(float_model, sample, fp32_path)
+        int8_paths = {name: os.path.join(tmp, "int8_%s.mge" % name) for name in int8_models}
+        int8_runners = {name: lite0_variant.dump(model, sample, int8_paths[name]) for name, model in int8_models.items()}
 
         print("Agreement on the test photos and %d augmented crops..." % CROPS.value, file=sys.stderr)
-        photo_rows, crop_agree, prob_diffs = [], 0, []
-        for path in photos:
-            x = preprocess.load(path, spec)
-            a, b = fp32.run(x)[0], int8.run(x)[0]
-            photo_rows.append({"photo": os.path.basename(path), "fp32_top1": labels.imagenet_names()[int(a.argmax())],
-                               "int8_top1": labels.imagenet_names()[int(b.argmax())], "agree": bool(a.argmax() == b.argmax()),
-                               "fp32_p": round(float(a.max()), 4), "int8_p": round(float(b[a.argmax()]), 4)})
-        for crop in augmented_crops([preprocess.read_bgr(p) for p in photos], CROPS.value, SEED.value):
-            x = preprocess.preprocess_bgr(crop, spec)
-            a, b = fp32.run(x)[0], int8.run(x)[0]
-            crop_agree += int(a.argmax() == b.argmax())
-            prob_diffs.append(float(np.abs(a - b).max()))
+        crop_inputs = [preprocess.preprocess_bgr(crop, spec)
+                       for crop in augmented_crops([preprocess.read_bgr(p) for p in photos], CROPS.value, SEED.value)]
+        calibrations = [agreement(name, fp32, runner, photos, crop_inputs, spec) for name, runner in int8_runners.items()]
 
-        configs = {
-            ("fp32", "weight_preprocess+record1"): [CC_BENCHMARK, fp32_path] + FAST,
-            ("int8", "default"): [CC_BENCHMARK, int8_path],
-            ("int8", "weight_preprocess+record1"): [CC_BENCHMARK, int8_path] + FAST,
-        }
+        first = CALIBRATION.value[0]
+        configs = {("fp32", "weight_preprocess+record1"): [CC_BENCHMARK, fp32_path] + FAST,
+                   ("int8", "default (%s)" % first): [CC_BENCHMARK, int8_paths[first]]}
+        for name, path in int8_paths.items():  # the same kernels, other scales: timed to show it
+            configs[("int8", "weight_preprocess+record1 (%s)" % name)] = [CC_BENCHMARK, path] + FAST
         if FAST_RUN.value:
             configs[("fp32", "weight_preprocess+fast_run+record1")] = [
                 CC_BENCHMARK, fp32_path, "--fast_run_cache", os.path.join(tmp, "fp32.fastrun")] + FAST
+            configs[("int8", "weight_preprocess+fast_run+record1 (%s)" % first)] = [
+                CC_BENCHMARK, int8_paths[first], "--fast_run_cache", os.path.join(tmp, "int8.fastrun")] + FAST
         sample_path = os.path.join(tmp, "sample.npy")
         np.save(sample_path, sample)
         probe = None
@@ -157,27 +157,49 @@ def main(argv):
              "iters": ITERS.value * len(m), "median_ms": statistics.median(m) if m else None, "round_medians_ms": m}
             for (precision, options), m in medians.items()]
     report = {"machine": machine.describe(), "calibration_photos": names, "calibration_inputs": len(images),
-              "photos": photo_rows, "crops": CROPS.value, "crops_top1_agree": crop_agree,
-              "crops_max_prob_diff_median": round(statistics.median(prob_diffs), 4) if prob_diffs else None,
-              "rows": rows, "seconds": round(time.time() - started, 1)}
+              "crops": CROPS.value, "calibrations": calibrations, "rows": rows,
+              "seconds": round(time.time() - started, 1)}
     table = markdown(report)
     results_io.save(out_dir, "int8", report, table)
     print(table)
     return 0
 
 
+def agreement(name, fp32, int8, photos, crop_inputs, spec):
+    """Top-1 of the int8 model (calibration `name`) against fp32, both under Lite: per test photo,
+    and over the augmented crops."""
+    photo_rows, agree, prob_diffs = [], 0, []
+    for path in photos:
+        x = preprocess.load(path, spec)
+        a, b = fp32.run(x)[0], int8.run(x)[0]
+        photo_rows.append({"photo": os.path.basename(path), "fp32_top1": labels.imagenet_names()[int(a.argmax())],
+                           "int8_top1": labels.imagenet_names()[int(b.argmax())], "agree": bool(a.argmax() == b.argmax()),
+                           "fp32_p": round(float(a.max()), 4), "int8_p": round(float(b[a.argmax()]), 4)})
+    for x in crop_inputs:
+        a, b = fp32.run(x)[0], int8.run(x)[0]
+        agree += int(a.argmax() == b.argmax())
+        prob_diffs.append(float(np.abs(a - b).max()))
+    return {"calibration": name, "photos": photo_rows, "crops_top1_agree": agree,
+            "crops_max_prob_diff_median": round(statistics.median(prob_diffs), 4) if prob_diffs else None}
+
+
 def markdown(report):
     lines = ["Calibration: %d inputs (%d scikit-image photos, mirrored; not the test photos)." % (
         report["calibration_inputs"], len(report["calibration_photos"])), "",
-        "| photo | fp32 top-1 | int8 top-1 | agree | fp32 p | int8 p of that class |", "| --- | --- | --- | --- | --- | --- |"]
-    for p in report["photos"]:
-        lines.append("| %s | %s | %s | %s | %.3f | %.3f |" % (p["photo"], p["fp32_top1"], p["int8_top1"],
-                                                            "yes" if p["agree"] else "no", p["fp32_p"], p["int8_p"]))
+        "| calibration | photo | fp32 top-1 | int8 top-1 | agree | fp32 p | int8 p of that class |",
+        "| --- | --- | --- | --- | --- | --- | --- |"]
+    for c in report["calibrations"]:
+        for p in c["photos"]:
+            lines.append("| %s | %s | %s | %s | %s | %.3f | %.3f |" % (
+                c["calibration"], p["photo"], p["fp32_top1"], p["int8_top1"], "yes" if p["agree"] else "no",
+                p["fp32_p"], p["int8_p"]))
     if report["crops"]:
-        lines += ["", "Augmented crops: top-1 agrees on %d of %d (%.1f %%); median of the per-crop max probability "
-                  "difference %.3f." % (report["crops_top1_agree"], report["crops"],
-                                        100.0 * report["crops_top1_agree"] / report["crops"],
-                                        report["crops_max_prob_diff_median"])]
+        lines.append("")
+        for c in report["calibrations"]:
+            lines.append("Augmented crops, %s: top-1 agrees on %d of %d (%.1f %%); median of the per-crop max "
+                         "probability difference %.3f." % (c["calibration"], c["crops_top1_agree"], report["crops"],
+                                                            100.0 * c["crops_top1_agree"] / report["crops"],
+                                                            c["crops_max_prob_diff_median"]))
     lines += ["", "| precision | Lite C++ options (1 thread) | median ms | round medians |", "| --- | --- | --- | --- |"]
     for row in sorted(report["rows"], key=lambda r: (r["precision"], r["median_ms"] or 1e9)):
         lines.append("| %s | %s | %s | %s |" % (row["precision"], row["options"],
