@@ -63,7 +63,7 @@ def test_serves_on_loopback_refuses_a_slow_upload_and_drains_on_sigterm(tmp_path
     server = Server("--workers", "2", "--body_timeout_s", "1", model=recorded(tmp_path))
     try:
         raw = open(testing.CAT, "rb").read()
-        answer = httpx.post(server.url + URL, content=raw)
+        answer = httpx.post(server.url + URL, content=raw, timeout=60)  # the first run records the kernels
         assert answer.status_code == 200 and answer.json()["top"][0]["name"] == "tiger_cat"
         assert httpx.get(server.url + "/").status_code == 200
 
