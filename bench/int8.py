@@ -116,12 +116,14 @@ def main(argv):
         fp32_path = os.path.join(tmp, "fp32.mge")
         fp32 = lite0_variant.dump(float_model, sample, fp32_path)
         int8_paths = {name: os.path.join(tmp, "int8_%s.mge" % name) for name in int8_models}
-        int8_runners = {name: lite0_variant.dump(model, sample, int8_paths[name]) for name, model in int8_models.items()}
+        int8_runners = {name: lite0_variant.dump(model, sample, int8_paths[name])
+                        for name, model in int8_models.items()}
 
         print("Agreement on the test photos and %d augmented crops..." % CROPS.value, file=sys.stderr)
         crop_inputs = [preprocess.preprocess_bgr(crop, spec)
                        for crop in augmented_crops([preprocess.read_bgr(p) for p in photos], CROPS.value, SEED.value)]
-        calibrations = [agreement(name, fp32, runner, photos, crop_inputs, spec) for name, runner in int8_runners.items()]
+        calibrations = [agreement(name, fp32, runner, photos, crop_inputs, spec)
+                        for name, runner in int8_runners.items()]
 
         first = CALIBRATION.value[0]
         configs = {("fp32", "weight_preprocess+record1"): [CC_BENCHMARK, fp32_path] + FAST,
@@ -172,8 +174,9 @@ def agreement(name, fp32, int8, photos, crop_inputs, spec):
     for path in photos:
         x = preprocess.load(path, spec)
         a, b = fp32.run(x)[0], int8.run(x)[0]
-        photo_rows.append({"photo": os.path.basename(path), "fp32_top1": labels.imagenet_names()[int(a.argmax())],
-                           "int8_top1": labels.imagenet_names()[int(b.argmax())], "agree": bool(a.argmax() == b.argmax()),
+        names = labels.imagenet_names()
+        photo_rows.append({"photo": os.path.basename(path), "fp32_top1": names[int(a.argmax())],
+                           "int8_top1": names[int(b.argmax())], "agree": bool(a.argmax() == b.argmax()),
                            "fp32_p": round(float(a.max()), 4), "int8_p": round(float(b[a.argmax()]), 4)})
     for x in crop_inputs:
         a, b = fp32.run(x)[0], int8.run(x)[0]

@@ -365,7 +365,9 @@ def run_bad_uploads(server, raw, rate, seconds, rng):
     report = {"rate_per_s": rate, "bad_requests": len(answers), "corpus_size": len(corpus),
               "good_p99_alone_ms": p99(alone), "good_p99_beside_bad_ms": p99(mixed),
               "good_ok_alone": sum(s == 200 for _, _, s in alone), "good_ok_beside_bad": sum(s == 200 for _, _, s in mixed),
-              "pairs_p99_ms": pairs_p99, "bad_unexpected": wrong, "bad_answered_429": report_429, "server_rss_before_mb": rss_before, "server_rss_after_mb": rss_after}
+              "pairs_p99_ms": pairs_p99,
+              "bad_unexpected": wrong, "bad_answered_429": report_429, "server_rss_before_mb": rss_before,
+              "server_rss_after_mb": rss_after}
     report["p99_ratio"] = report["good_p99_beside_bad_ms"] / report["good_p99_alone_ms"]
     print("  good p99 %.1f ms alone, %.1f ms beside %d bad uploads; server RSS %.0f -> %.0f MB; unexpected: %s" % (
         report["good_p99_alone_ms"], report["good_p99_beside_bad_ms"], len(answers), rss_before, rss_after,
@@ -393,20 +395,21 @@ def table(report):
     verdict = report["verdict"]
     if "overhead_ratio" in verdict:
         p = verdict["low_load_paired"]
-        lines += ["", "Low load, paired (%d server requests alternating with %d in-process runs at %.1f/s): p50 %.1f ms "
-                  "vs %.1f ms: **%.2fx** (bar: 1.15x)." % (p["pairs"], p["pairs"], p["rate_per_s"], p["server_p50_ms"],
-                                                          p["in_process_p50_ms"], verdict["overhead_ratio"])]
+        lines += ["", "Low load, paired (%d server requests alternating with %d in-process runs at %.1f/s): "
+                  "p50 %.1f ms vs %.1f ms: **%.2fx** (bar: 1.15x)." % (
+                      p["pairs"], p["pairs"], p["rate_per_s"], p["server_p50_ms"], p["in_process_p50_ms"],
+                      verdict["overhead_ratio"])]
     if "capacity_paired" in verdict:
         c = verdict["capacity_paired"]
-        lines += ["Capacity, paired (%d rounds, %.0f s each side): server goodput / in-process images/s %s: **%.2fx** "
-                  "(bar: 0.9x); client CPU %s." % (
-                      len(c["rounds"]), c["seconds"], ", ".join("%.1f/%.1f" % (r["server_goodput_per_s"],
-                                                                               r["in_process_per_s"]) for r in c["rounds"]),
-                      c["ratio"], ", ".join("%.0f %%" % r["client_cpu_percent"] for r in c["rounds"]))]
+        pairs = ", ".join("%.1f/%.1f" % (r["server_goodput_per_s"], r["in_process_per_s"]) for r in c["rounds"])
+        lines += ["Capacity, paired (%d rounds, %.0f s each side): server goodput / in-process images/s %s: "
+                  "**%.2fx** (bar: 0.9x); client CPU %s." % (
+                      len(c["rounds"]), c["seconds"], pairs, c["ratio"],
+                      ", ".join("%.0f %%" % r["client_cpu_percent"] for r in c["rounds"]))]
     if "overhead_ratio_sequential" in verdict:
-        lines += ["Sequential phases (drift between them counts): the lowest rate's p50 / the paced in-process p50 "
-                  "measured before the server started %.2fx (%.2fx of the back-to-back p50); the sweep's best goodput / "
-                  "in-process throughput %.2fx." % (
+        lines += ["Sequential phases (drift between them counts): the lowest rate's p50 / the paced in-process "
+                  "p50 measured before the server started %.2fx (%.2fx of the back-to-back p50); the sweep's best "
+                  "goodput / in-process throughput %.2fx." % (
                       verdict["overhead_ratio_sequential"], verdict["overhead_ratio_back_to_back"],
                       verdict.get("capacity_ratio_sequential", verdict["capacity_ratio"]))]
     if "overload" in verdict:
@@ -418,8 +421,8 @@ def table(report):
     if "bad_uploads" in verdict:
         b = verdict["bad_uploads"]
         lines += ["Bad uploads (%d: the %d-request corpus x %d) beside good traffic at %.1f/s: good p99 %.1f ms vs %.1f "
-                  "ms alone (**%.2fx**, bar: 1.2x; per pair, alone/beside: %s ms); unexpected answers: %s; server RSS %.0f -> "
-                  "%.0f MB (bar: +100)." % (
+                  "ms alone (**%.2fx**, bar: 1.2x; per pair, alone/beside: %s ms); unexpected answers: %s; server "
+                  "RSS %.0f -> %.0f MB (bar: +100)." % (
                       b["bad_requests"], b["corpus_size"], b["bad_requests"] // b["corpus_size"], b["rate_per_s"],
                       b["good_p99_beside_bad_ms"], b["good_p99_alone_ms"], b["p99_ratio"],
                       ", ".join("%s/%s" % (fmt(a), fmt(m)) for a, m in b.get("pairs_p99_ms", [])),
@@ -500,7 +503,9 @@ def main(argv):
         saturated = max([r["goodput_per_s"] for r in runs[:-1]] or [o["goodput_per_s"]])
         verdict["overload"] = {
             "seconds": o["seconds"], "5xx": sum(n for s, n in o["status_counts"].items() if s.startswith("5")),
-            "goodput_ratio": o["goodput_per_s"] / saturated, "goodput_ratio_in_process": o["goodput_per_s"] / capacity, "p99_429_ms": o["rejected_429_latency_ms"]["p99"],
+            "goodput_ratio": o["goodput_per_s"] / saturated,
+            "goodput_ratio_in_process": o["goodput_per_s"] / capacity,
+            "p99_429_ms": o["rejected_429_latency_ms"]["p99"],
             "window_p99_ms": [w["p99_ms"] for w in o["windows"]]}
     if BAD_UPLOADS.value:
         verdict["bad_uploads"] = bad_report

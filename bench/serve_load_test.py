@@ -15,8 +15,9 @@ def test_a_short_run_reports_every_phase():
     with tempfile.TemporaryDirectory() as out:
         env = dict(os.environ, RUNFILES_DIR=os.path.dirname(testing.ROOT))
         result = subprocess.run([SERVE_LOAD, "--model", testing.LITE0, "--rates", "0.5", "--duration_s", "2",
-                                 "--overload_s", "3", "--baseline_s", "1", "--bad_uploads", "1", "--low_load_pairs", "5",
-                                 "--capacity_rounds", "1", "--capacity_s", "1", "--output_dir", out],
+                                 "--overload_s", "3", "--baseline_s", "1", "--bad_uploads", "1",
+                                 "--low_load_pairs", "5", "--capacity_rounds", "1", "--capacity_s", "1",
+                                 "--output_dir", out],
                                 env=env, capture_output=True, text=True, timeout=240)
         assert result.returncode == 0, result.stderr[-2000:]
         report = json.load(open(os.path.join(out, "serve_load_lite.json")))

@@ -118,7 +118,8 @@ def quantize_lite0(float_model, calibration_inputs, calibration="minmax"):
     for x in calibration_inputs:
         qat(megengine.tensor(x))
     for _, module in qat.named_modules():
-        if type(module).__name__ == "ConvBnRelu2d" and hasattr(module, "act_observer"):  # qat, not a float one: cap at 6
+        # The qat ConvBnRelu2d (a float one, kept out of quantisation, has no observer): cap at 6.
+        if type(module).__name__ == "ConvBnRelu2d" and hasattr(module, "act_observer"):
             module.act_observer.max_val[...] = F.minimum(module.act_observer.max_val, RELU6_CAP)
     quantized = quantize(qat)
     quantized.eval()
