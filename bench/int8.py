@@ -171,10 +171,10 @@ def agreement(name, fp32, int8, photos, crop_inputs, spec):
     """Top-1 of the int8 model (calibration `name`) against fp32, both under Lite: per test photo,
     and over the augmented crops."""
     photo_rows, agree, prob_diffs = [], 0, []
+    names = labels.imagenet_names()
     for path in photos:
         x = preprocess.load(path, spec)
         a, b = fp32.run(x)[0], int8.run(x)[0]
-        names = labels.imagenet_names()
         photo_rows.append({"photo": os.path.basename(path), "fp32_top1": names[int(a.argmax())],
                            "int8_top1": names[int(b.argmax())], "agree": bool(a.argmax() == b.argmax()),
                            "fp32_p": round(float(a.max()), 4), "int8_p": round(float(b[a.argmax()]), 4)})

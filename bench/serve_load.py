@@ -71,6 +71,20 @@ PAIRS = 5
 SENT_BODY_BYTES = 1 << 20
 
 
+def pipeline(instance, raw):
+    """What a /classify request runs, in process: decode -> preprocess -> forward."""
+    from mgedeploy import preprocess
+
+    return instance.run_inputs([instance.preprocess(preprocess.decode_bgr(raw, "image"))])
+
+
+def in_child(function, *args):
+    """function(*args) in a fresh process: runtimes leave threads behind (MegEngine's and ORT's
+    pools wait spinning), which would run beside the client for the rest of the run."""
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:
+        return child.submit(function, *args).result()
+
+
 def in_process_baseline(backend, model, raw, workers, seconds, low_fraction, rng, latencies=True):
     """The pipeline a request runs (read bytes -> decode -> preprocess -> forward), in this process:
     its p50 back to back at 1 worker, its images/s with `workers` threads, and its p50 at 1 worker
@@ -78,19 +92,14 @@ def in_process_baseline(backend, model, raw, workers, seconds, low_fraction, rng
     e.g. Lite0 14.8 ms back to back vs 18.9 ms after 100 ms idle, so low load is compared with low
     load). Each thread builds, runs and frees its own instance (a Lite network with a recorded
     kernel sequence must stay on the thread that ran it)."""
-    from mgedeploy import preprocess
     from mgedeploy.serving import backends
-
-    def pipeline(instance):
-        image = preprocess.decode_bgr(raw, "image")
-        return instance.run_inputs([instance.preprocess(image)])
 
     def timed(instance, gaps):
         samples = []
         for gap in gaps:
             time.sleep(gap)
             started = time.perf_counter()
-            pipeline(instance)
+            pipeline(instance, raw)
             samples.append(time.perf_counter() - started)
         return 1e3 * float(np.median(samples))
 
@@ -103,7 +112,7 @@ def in_process_baseline(backend, model, raw, workers, seconds, low_fraction, rng
     def thread(i):
         instance = backends.make(backend, model)
         for _ in range(3):
-            pipeline(instance)  # warm-up (first-run allocation, recording)
+            pipeline(instance, raw)  # warm-up (first-run allocation, recording)
         barrier.wait()
         if i == 0:
             if latencies:
@@ -111,7 +120,7 @@ def in_process_baseline(backend, model, raw, workers, seconds, low_fraction, rng
             stop[0] = time.perf_counter() + seconds
         barrier.wait()
         while time.perf_counter() < stop[0]:
-            pipeline(instance)
+            pipeline(instance, raw)
             counts[i] += 1
         barrier.wait()
         if i == 0:
@@ -144,7 +153,6 @@ def paired_low_load(backend, model, raw, port, path, rate, pairs, seed):
     speed drifts by more than the 15 % being judged (sequential phases gave 1.05-1.31x for the same
     code; paired runs cancel the drift). Runs in a child process, on its main thread (eager MegEngine
     runs only there; a recorded Lite network stays on the thread that ran it). Returns both p50s."""
-    from mgedeploy import preprocess
     from mgedeploy.serving import backends
 
     instance = backends.make(backend, model)
@@ -154,7 +162,7 @@ def paired_low_load(backend, model, raw, port, path, rate, pairs, seed):
     async def run():
         connections = http_client.Connections("127.0.0.1", port)
         server_s, local_s = [], []
-        for k, (gap_server, gap_local) in enumerate(gaps):
+        for gap_server, gap_local in gaps:
             await asyncio.sleep(gap_server)
             started = time.perf_counter()
             status, _ = await connections.send(request)
@@ -163,7 +171,7 @@ def paired_low_load(backend, model, raw, port, path, rate, pairs, seed):
             server_s.append(time.perf_counter() - started)
             await asyncio.sleep(gap_local)
             started = time.perf_counter()
-            instance.run_inputs([instance.preprocess(preprocess.decode_bgr(raw, "image"))])
+            pipeline(instance, raw)
             local_s.append(time.perf_counter() - started)
         connections.close()
         return server_s[3:], local_s[3:]  # the first three are warm-up
@@ -319,18 +327,15 @@ def paired_capacity(server, raw, rounds, seconds, rng):
     pairs: the machine's speed drifted 103 -> 112 images/s between two of our runs."""
     rounds_out = []
     for k in range(rounds):
-        with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:
-            local = child.submit(in_process_throughput, BACKEND.value, server.model, raw, WORKERS.value,
-                                 seconds).result()
+        local = in_child(in_process_throughput, BACKEND.value, server.model, raw, WORKERS.value, seconds)
         served = run_rate(server, raw, 1.3 * local, seconds, rng)
         rounds_out.append({"in_process_per_s": local, "server_goodput_per_s": served["goodput_per_s"],
                            "server_cpu_percent": served["server_cpu_percent"],
                            "client_cpu_percent": served["client_cpu_percent"]})
         print("  round %d: in-process %.1f images/s, server goodput %.1f/s" % (
             k + 1, local, served["goodput_per_s"]), flush=True)
-    local = sum(r["in_process_per_s"] for r in rounds_out)
-    return {"rounds": rounds_out, "seconds": seconds,
-            "ratio": sum(r["server_goodput_per_s"] for r in rounds_out) / local}
+    goodput = sum(r["server_goodput_per_s"] for r in rounds_out)
+    return {"rounds": rounds_out, "seconds": seconds, "ratio": goodput / sum(r["in_process_per_s"] for r in rounds_out)}
 
 
 def run_bad_uploads(server, raw, rate, seconds, rng):
@@ -444,11 +449,8 @@ def main(argv):
     rng = np.random.default_rng(SEED.value)
     fractions = [float(text) for text in RATES.value]
     low = [f for f in fractions if f <= 4]
-    # In a child process: runtimes leave threads behind (MegEngine's and ORT's pools wait spinning),
-    # which would run beside the client for the rest of the run.
-    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:
-        base = child.submit(in_process_baseline, BACKEND.value, model, raw, WORKERS.value, BASELINE_S.value,
-                            min(low or [0.1]), rng).result()
+    base = in_child(in_process_baseline, BACKEND.value, model, raw, WORKERS.value, BASELINE_S.value,
+                    min(low or [0.1]), rng)
     print("  p50 %.1f ms (%.1f ms paced at %.1f/s), %.1f images/s" % (
         base["p50_ms"], base["paced_p50_ms"], base["low_rate_per_s"], base["images_per_s"]), flush=True)
     capacity = base["images_per_s"]
@@ -461,9 +463,8 @@ def main(argv):
         if LOW_LOAD_PAIRS.value:
             print("Low load, paired: %d requests to the server and %d in-process runs, alternating, at %.1f/s..."
                   % (LOW_LOAD_PAIRS.value, LOW_LOAD_PAIRS.value, base["low_rate_per_s"]), flush=True)
-            with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:
-                paired = child.submit(paired_low_load, BACKEND.value, model, raw, server.port, server.path,
-                                      base["low_rate_per_s"], LOW_LOAD_PAIRS.value, SEED.value).result()
+            paired = in_child(paired_low_load, BACKEND.value, model, raw, server.port, server.path,
+                              base["low_rate_per_s"], LOW_LOAD_PAIRS.value, SEED.value)
             print("  p50 %.1f ms through the server, %.1f ms in-process" % (
                 paired["server_p50_ms"], paired["in_process_p50_ms"]), flush=True)
         if CAPACITY_ROUNDS.value:

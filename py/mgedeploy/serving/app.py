@@ -56,6 +56,7 @@ def model_name(path):
     return base[:-4] if base.endswith(".mge") else base
 
 
+# The POST routes registered as plain Starlette routes (make_app), with their /docs summaries.
 RAW_ROUTES = {
     "/v2/models/{name}/infer": "V2 inference: FP32 tensors as JSON `data`, or images as a BYTES input "
                                "(base64) named `image`.",
@@ -276,9 +277,9 @@ def make_app(models, settings):
                                  "top": classifier_lib.top_classes(outputs[0], pool.contract["labels"], topk)})
         return await handle(name, "classify", request, work)
 
-    app.add_route("/v2/models/{name}/infer", infer, methods=["POST"])
-    app.add_route("/v2/models/{name}/versions/{version}/infer", infer, methods=["POST"])
-    app.add_route("/v2/models/{name}/classify", classify, methods=["POST"])
+    endpoints = {"infer": infer, "classify": classify}  # by a RAW_ROUTES path's last part
+    for path in RAW_ROUTES:
+        app.add_route(path, endpoints[path.rsplit("/", 1)[1]], methods=["POST"])
     app.openapi = lambda: openapi_with_raw_routes(app)
 
     @app.get("/metrics")
