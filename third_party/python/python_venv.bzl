@@ -22,62 +22,13 @@ _PYTHON_ENV = "PYTHON3_10"
 _WHEEL_DIR_ENV = "MEGDEPLOY_WHEEL_DIR"
 _SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
-_CHECK_VERSION = "import sys; print('%d.%d' % sys.version_info[:2]); print(sys.executable)"
-
-def _is_python_310(rctx, candidate):
-    """Returns the interpreter's real path if `candidate` runs and is CPython 3.10, else None."""
-    result = rctx.execute([candidate, "-c", _CHECK_VERSION], timeout = 30)
-    if result.return_code != 0:
-        return None
-    lines = result.stdout.strip().split("\n")
-    if len(lines) != 2 or lines[0] != "3.10":
-        return None
-    return lines[1]
-
-def _pyenv_candidates(rctx):
-    roots = []
-    if rctx.os.environ.get("PYENV_ROOT"):
-        roots.append(rctx.os.environ["PYENV_ROOT"])
-    if rctx.os.environ.get("HOME"):
-        roots.append(rctx.os.environ["HOME"] + "/.pyenv")
-    found = []
-    for root in roots:
-        versions = rctx.path(root + "/versions")
-        if not versions.exists:
-            continue
-        for version in sorted([str(p) for p in versions.readdir()], reverse = True):
-            if version.split("/")[-1].startswith("3.10"):
-                found.append(version + "/bin/python3.10")
-    return found
-
 def _find_python(rctx):
-    """Tries, in order: $PYTHON3_10, python3.10 on PATH, pyenv's 3.10.x, /usr{,/local}/bin."""
-    tried = []
-    explicit = rctx.os.environ.get(_PYTHON_ENV)
-    if explicit:
-        found = _is_python_310(rctx, explicit)
-        if found:
-            return found
-        fail("$%s=%s is not a working CPython 3.10 interpreter." % (_PYTHON_ENV, explicit))
-
-    candidates = []
-    on_path = rctx.which("python3.10")
-    if on_path:
-        candidates.append(str(on_path))
-    candidates += _pyenv_candidates(rctx)
-    candidates += ["/usr/local/bin/python3.10", "/usr/bin/python3.10"]
-    for candidate in candidates:
-        if not rctx.path(candidate).exists:
-            continue
-        tried.append(candidate)
-        found = _is_python_310(rctx, candidate)
-        if found:
-            return found
-    if not tried:
-        tried = ["python3.10 on PATH, ~/.pyenv/versions/3.10*, /usr{,/local}/bin/python3.10 (none present)"]
-    fail("No CPython 3.10 found (megengine 1.13.0 ships cp310 wheels only). Tried: $%s (unset), %s. " %
-         (_PYTHON_ENV, ", ".join(tried)) +
-         "Install one (e.g. `pyenv install 3.10`) or set %s=/path/to/python3.10." % _PYTHON_ENV)
+    """The real path of CPython 3.10, found by tools/find_python3_10.sh (the one search; .ci/run uses it too)."""
+    script = rctx.path(Label("//tools:find_python3_10.sh"))
+    result = rctx.execute(["bash", str(script)], timeout = 60)
+    if result.return_code != 0:
+        fail(result.stderr.strip())
+    return result.stdout.strip()
 
 def _cache_dir(rctx):
     env = rctx.os.environ
