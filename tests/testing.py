@@ -31,9 +31,10 @@ BENCHMARK = ("py_benchmark", "cc_benchmark")
 TIMEOUT_S = 120
 
 
-def run(program, *args, timeout=TIMEOUT_S, cwd=None):
-    """Runs a program (a PROGRAMS key or a path) as a user would; returns CompletedProcess (text)."""
-    env = dict(os.environ, RUNFILES_DIR=os.path.dirname(ROOT))
+def run(program, *args, timeout=TIMEOUT_S, cwd=None, env=None):
+    """Runs a program (a PROGRAMS key or a path) as a user would, in `env` (default: this process's);
+    returns CompletedProcess (text)."""
+    env = dict(os.environ if env is None else env, RUNFILES_DIR=os.path.dirname(ROOT))
     env.pop("BUILD_WORKING_DIRECTORY", None)
     command = [PROGRAMS.get(program, program), *args]
     return subprocess.run(command, capture_output=True, timeout=timeout, env=env, cwd=cwd, errors="replace",

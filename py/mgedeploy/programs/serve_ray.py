@@ -37,7 +37,9 @@ CPUS_PER_REPLICA = flags.DEFINE_float("cpus_per_replica", 1.0, "Ray CPUs each re
 WORKERS = flags.DEFINE_integer("workers", 1, "Lite workers per model in each replica.")
 HOST = flags.DEFINE_string("host", "127.0.0.1", "Address Ray Serve's proxy listens on.")
 PORT = flags.DEFINE_integer("port", 8000, "Its TCP port.")
-ADDRESS = flags.DEFINE_string("address", None, "A running Ray cluster to join (default: start Ray here).")
+ADDRESS = flags.DEFINE_string("address", None, "A running Ray cluster to join (default: start Ray here). With "
+                               "token authentication on the cluster, set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN_PATH "
+                               "(or RAY_AUTH_TOKEN) to its token.")
 MAX_QUEUE = flags.DEFINE_integer("max_queue", 32, "Requests that may wait per model in each replica (429 beyond).")
 TIMEOUT_MS = flags.DEFINE_float("timeout_ms", 5000.0, "A request not started within this is answered 504.")
 
@@ -70,10 +72,16 @@ def main(argv):
     except (classifier_lib.ContractError, classifier_lib.ModelError) as e:
         return program.fail(NAME, e)
 
+    if not ADDRESS.value:
+        os.environ.update(ray_app.local_cluster_auth(os.environ))  # before Ray is imported
     # Ray's sockets live in its temp dir, and a Unix socket path must stay under 108 bytes.
     temp_dir = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
-    stop = ray_app.run(models, settings, REPLICAS.value, CPUS_PER_REPLICA.value, HOST.value, PORT.value,
-                       address=ADDRESS.value, temp_dir=temp_dir, max_replicas=MAX_REPLICAS.value)
+    try:
+        stop = ray_app.run(models, settings, REPLICAS.value, CPUS_PER_REPLICA.value, HOST.value, PORT.value,
+                           address=ADDRESS.value, temp_dir=temp_dir, max_replicas=MAX_REPLICAS.value)
+    except ray_app.ClusterError as e:
+        shutil.rmtree(temp_dir, ignore_errors=True)
+        return program.fail(NAME, e)
     replicas = ("%d-%d replicas (autoscaling)" % (REPLICAS.value, MAX_REPLICAS.value)
                 if MAX_REPLICAS.value > REPLICAS.value else "%d replicas" % REPLICAS.value)
     print("Serving %s at http://%s:%d/ (%s x %d workers; Ctrl-C to stop)"

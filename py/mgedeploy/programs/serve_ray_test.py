@@ -1,11 +1,16 @@
 """//py:serve_ray starts the server app as 2 Ray Serve replicas on this machine: requests reach
 both replicas, every answer equals the in-process Classifier's, and SIGTERM stops Ray and exits 0.
-With --max_replicas, Ray Serve's autoscaling adds a replica under sustained load."""
+With --max_replicas, Ray Serve's autoscaling adds a replica under sustained load. Nothing is written
+to the home directory (Ray 2.60 would write ~/.ray/auth_token). --address of a cluster with token
+authentication: no token or a wrong one is one line saying what to set; the right one serves."""
 import concurrent.futures
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import time
 
 import httpx
@@ -22,9 +27,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start(*flags):
+def start(*flags, env=None):
     port = free_port()
-    env = dict(os.environ, RUNFILES_DIR=os.path.dirname(testing.ROOT))
+    env = dict(env or os.environ, RUNFILES_DIR=os.path.dirname(testing.ROOT))
     process = subprocess.Popen([SERVE_RAY, "--model", testing.LITE0, "--cpus_per_replica", "0.5", "--port", str(port)]
                                + list(flags), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = process.stdout.readline()
@@ -77,6 +82,48 @@ def test_autoscaling_adds_a_replica_under_load():
         process.send_signal(signal.SIGTERM)
         status = process.wait(90)
     assert status == 0, process.stderr.read()
+
+
+def test_a_cluster_with_token_authentication():
+    token = os.urandom(32).hex()
+    gcs_port = free_port()
+    temp_dir = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # Unix socket paths must stay short
+    cluster_env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    head = subprocess.Popen(
+        [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block", "--node-ip-address", "127.0.0.1",
+         "--port", str(gcs_port), "--num-cpus", "1", "--include-dashboard=false", "--temp-dir", temp_dir],
+        env=dict(cluster_env, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=token), stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    try:
+        address = "127.0.0.1:%d" % gcs_port
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the GCS port answers once the head is up
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", gcs_port)) == 0:
+                    break
+            time.sleep(0.5)
+        for auth, says in (({}, "set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN_PATH"),
+                           ({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": "0" * 64}, "hold the cluster's token")):
+            result = testing.run(SERVE_RAY, "--model", testing.LITE0, "--address", address, "--port",
+                                 str(free_port()), env=dict(cluster_env, **auth))
+            testing.assert_one_line_error(result, 1, "cannot use the Ray cluster at " + address, says)
+        token_file = os.path.join(temp_dir, "token")
+        with open(token_file, "w") as f:
+            f.write(token)
+        process, port = start("--replicas", "1", "--address", address,
+                              env=dict(cluster_env, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=token_file))
+        try:
+            answer = httpx.post("http://127.0.0.1:%d/v2/models/efficientnet_lite0/classify" % port,
+                                content=open(testing.CAT, "rb").read(), timeout=60)
+            assert answer.status_code == 200 and answer.json()["top"][0]["name"] == "tiger_cat", answer.text
+        finally:
+            process.send_signal(signal.SIGTERM)
+            status = process.wait(90)
+        assert status == 0, process.stderr.read()
+    finally:
+        head.send_signal(signal.SIGTERM)  # --block: the head stops its own processes
+        head.wait(60)
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
