@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
     } else {
       // The image once per slot of the graph's batch (export --batch).
       const std::vector<float> image =
-          megdeploy::PreprocessBgr(megdeploy::ReadBgr(megdeploy::UserPath(input_flag)), contract.preprocess);
+          megdeploy::PreprocessBgr(megdeploy::ReadBgr(megdeploy::UserPath(input_flag), contract.preprocess), contract.preprocess);
       for (size_t k = 0; k < contract.input_shape[0]; ++k) data.insert(data.end(), image.begin(), image.end());
     }
     input.CopyFrom(data);

@@ -230,8 +230,11 @@ Contract ReadContract(const std::string& model_path) {
     throw ContractError(e.what());
   }
   if (model.size() != contract.mge_size || Sha256Hex(model) != contract.mge_sha256) {
-    throw ContractError(model_path + ": the model file does not match its contract " + path + " (" +
-                        std::to_string(model.size()) + " bytes, contract says " + std::to_string(contract.mge_size) +
+    const std::string why = model.size() != contract.mge_size
+                                ? std::to_string(model.size()) + " bytes, contract says " +
+                                      std::to_string(contract.mge_size)
+                                : std::string("same size, but its SHA-256 differs");
+    throw ContractError(model_path + ": the model file does not match its contract " + path + " (" + why +
                         "): re-export, or copy the two files together");
   }
   return contract;

@@ -160,7 +160,7 @@ int main(int argc, char** argv) {
           throw megdeploy::ImageError(images[i].first + ": " + megdeploy::kNoImages);
         }
         std::vector<float> input =
-            megdeploy::PreprocessBgr(megdeploy::ReadBgr(images[i].first, max_pixels), contract.preprocess);
+            megdeploy::PreprocessBgr(megdeploy::ReadBgr(images[i].first, contract.preprocess, max_pixels), contract.preprocess);
         if (!dump_input.empty()) {
           std::ofstream(megdeploy::UserPath(dump_input), std::ios::binary)
               .write(reinterpret_cast<const char*>(input.data()), input.size() * sizeof(float));

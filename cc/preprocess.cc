@@ -16,7 +16,35 @@
 
 namespace megdeploy {
 
-cv::Mat ReadBgr(const std::string& path, long long max_pixels) {
+std::optional<std::string> SizeProblem(long long width, long long height, int resize_short, long long max_pixels) {
+  const std::string size = std::to_string(width) + "x" + std::to_string(height);
+  if (width < 1 || height < 1) return "image has no pixels: " + size;
+  if (width * height > max_pixels) {
+    return "image is too large: " + size + " pixels (the limit is " + std::to_string(max_pixels) +
+           "; see --max_pixels)";
+  }
+  if (width > kOpenCvMaxSide || height > kOpenCvMaxSide || width * height > kOpenCvMaxPixels) {
+    return "image is too large: " + size + " pixels (OpenCV decodes at most " + std::to_string(kOpenCvMaxSide) +
+           " per side and " + std::to_string(kOpenCvMaxPixels) + " in all)";
+  }
+  const cv::Size resized = ResizedSize(static_cast<int>(height), static_cast<int>(width), resize_short);
+  if (static_cast<long long>(resized.width) * resized.height > kMaxResizedPixels) {
+    return "image is too elongated: " + size + " pixels resize to " + std::to_string(resized.width) + "x" +
+           std::to_string(resized.height) + " for this model (the limit is " + std::to_string(kMaxResizedPixels) +
+           " pixels)";
+  }
+  return std::nullopt;
+}
+
+void CheckSize(long long width, long long height, const PreprocessSpec& spec, long long max_pixels,
+               const std::string& name) {
+  const auto problem = SizeProblem(width, height, spec.resize_short, max_pixels);
+  if (!problem) return;
+  if (problem->rfind("image has no pixels", 0) == 0) throw ImageError(name + ": " + *problem);
+  throw ImageTooLarge(name + ": " + *problem);
+}
+
+cv::Mat ReadBgr(const std::string& path, const PreprocessSpec& spec, long long max_pixels) {
   struct stat info;
   if (stat(path.c_str(), &info) != 0) {
     throw ImageError(path + ": cannot read image: " + (errno == ELOOP ? "symbolic link loop" : std::strerror(errno)));
@@ -35,11 +63,7 @@ cv::Mat ReadBgr(const std::string& path, long long max_pixels) {
   }
   if (raw.empty()) throw ImageError(path + ": cannot read image: the file is empty");
   const auto size = ImageSize(raw);
-  if (size && size->first * size->second > max_pixels) {
-    throw ImageError(path + ": image is too large: " + std::to_string(size->first) + "x" +
-                     std::to_string(size->second) + " pixels (the limit is " + std::to_string(max_pixels) +
-                     "; see --max_pixels)");
-  }
+  if (size) CheckSize(size->first, size->second, spec, max_pixels, path);
   cv::Mat image;
   CapturedStderr decoder_log;  // libpng / libjpeg complain on stderr about damaged files
   try {
@@ -50,6 +74,7 @@ cv::Mat ReadBgr(const std::string& path, long long max_pixels) {
   std::string log = decoder_log.Release();
   if (image.empty()) throw ImageError(path + ": not an image OpenCV can decode");
   std::fputs(log.c_str(), stderr);  // a decoded image keeps the decoder's warnings, as Python does
+  CheckSize(image.cols, image.rows, spec, max_pixels, path);
   return image;
 }
 

@@ -1,8 +1,13 @@
-// The C++ preprocessing against the same hand-worked values as py/mgedeploy/preprocess_test.py.
+// The C++ preprocessing against the same hand-worked values as py/mgedeploy/preprocess_test.py,
+// and the processing budget against the shared table (argv[1]: testdata/image_budget_cases.json).
 #include "cc/preprocess.h"
 
 #include <cstdio>
+#include <fstream>
+#include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace {
 
@@ -17,7 +22,32 @@ void Expect(bool ok, const char* what) {
 
 }  // namespace
 
-int main() {
+void CheckBudgetTable(const char* path) {
+  std::ifstream file(path);
+  const nlohmann::json table = nlohmann::json::parse(file);
+  int cases = 0;
+  for (const auto& row : table.at("cases")) {
+    const auto problem = megdeploy::SizeProblem(row.at("width").get<long long>(), row.at("height").get<long long>(),
+                                                row.at("resize_short").get<int>(),
+                                                row.at("max_pixels").get<long long>());
+    const std::string want = row.at("problem").is_null() ? "(admitted)" : row.at("problem").get<std::string>();
+    const std::string got = problem ? *problem : "(admitted)";
+    if (got != want) {
+      std::fprintf(stderr, "FAILED: budget case '%s': got '%s', want '%s'\n",
+                   row.at("what").get<std::string>().c_str(), got.c_str(), want.c_str());
+      ++failures;
+    }
+    ++cases;
+  }
+  Expect(cases >= 20, "the budget table has its cases");
+}
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: preprocess_test image_budget_cases.json\n");
+    return 2;
+  }
+  CheckBudgetTable(argv[1]);
   using megdeploy::CropOffset;
   using megdeploy::ResizedSize;
 

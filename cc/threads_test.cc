@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
     std::vector<std::vector<float>> inputs, expected;
     megdeploy::Network reference(model, megdeploy::LiteOptions{});
     for (int i = 2; i < argc; ++i) {
-      inputs.push_back(megdeploy::PreprocessBgr(megdeploy::ReadBgr(argv[i]), contract.preprocess));
+      inputs.push_back(megdeploy::PreprocessBgr(megdeploy::ReadBgr(argv[i], contract.preprocess), contract.preprocess));
       expected.push_back(Classify(reference, contract.input_name, inputs.back()));
     }
 

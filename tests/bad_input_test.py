@@ -111,6 +111,12 @@ def image(image_fn):
     return infer(lambda f: LITE0, image_fn)
 
 
+def flipped(data):
+    """`data` with its middle byte changed: same size, another digest."""
+    middle = len(data) // 2
+    return data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1:]
+
+
 def flags(*extra):
     return lambda f: ["-m", LITE0, "-i", CAT, *extra]
 
@@ -128,6 +134,9 @@ ROWS = [
     ("model cut at 1 %", INFERENCE, infer(lambda f: f.model("cut1.mge", 0.01)), 1, "does not match its contract"),
     ("model cut at 50 %", INFERENCE, infer(lambda f: f.model("cut50.mge", 0.5)), 1, "does not match its contract"),
     ("model cut at 99 %", INFERENCE, infer(lambda f: f.model("cut99.mge", 0.99)), 1, "does not match its contract"),
+    ("model with one byte changed", INFERENCE,
+     infer(lambda f: f.model("flipped.mge", data=flipped(open(LITE0, "rb").read()))), 1,
+     "(same size, but its SHA-256 differs)"),
     ("model cut at 1 %, contract re-stamped", INFERENCE, infer(lambda f: f.model("rcut1.mge", 0.01, restamp=True)), 1,
      "Lite cannot load the model"),
     ("model cut at 50 %, contract re-stamped", INFERENCE, infer(lambda f: f.model("rcut50.mge", 0.5, restamp=True)), 1,
@@ -181,7 +190,18 @@ ROWS = [
     ("RGBA PNG", INFERENCE, image(lambda f: os.path.join(BAD, "rgba.png")), 0, ""),
     ("16-bit PNG", INFERENCE, image(lambda f: os.path.join(BAD, "deep16.png")), 0, ""),
     ("1x1 image", INFERENCE, image(lambda f: os.path.join(BAD, "tiny1x1.png")), 0, ""),
-    ("10000x10 image", INFERENCE, image(lambda f: os.path.join(BAD, "strip10000x10.png")), 0, ""),
+    ("10000x10 image: resizes to 256000x256", INFERENCE, image(lambda f: os.path.join(BAD, "strip10000x10.png")), 1,
+     "image is too elongated: 10000x10 pixels resize to 256000x256"),
+    ("1x10000 PNG of 99 bytes: resizes to 256x2560000", INFERENCE,
+     image(lambda f: os.path.join(BAD, "strip1x10000.png")), 1, "image is too elongated: 1x10000 pixels"),
+    ("1x200000 PNG: resizes to 256x51200000", INFERENCE, image(lambda f: os.path.join(BAD, "strip1x200000.png")), 1,
+     "image is too elongated: 1x200000 pixels"),
+    ("BMP header of 2000000x1: wider than OpenCV decodes", INFERENCE,
+     image(lambda f: os.path.join(BAD, "wide2000000x1.bmp")), 1,
+     "image is too large: 2000000x1 pixels (OpenCV decodes at most 1048576 per side"),
+    ("benchmark input resizing to 256x2560000", BENCHMARK,
+     lambda f: ["-m", LITE0, "--input", os.path.join(BAD, "strip1x10000.png")], 1,
+     "image is too elongated: 1x10000 pixels"),
     ("BMP", INFERENCE, image(lambda f: os.path.join(TESTDATA, "images", "small.bmp")), 0, ""),
     ("WebP", INFERENCE, image(lambda f: os.path.join(TESTDATA, "images", "lossy.webp")), 0, ""),
     ("TIFF (no header reader: the file-size cap alone)", INFERENCE,

@@ -66,9 +66,10 @@ class Classifier:
         if isinstance(image, np.ndarray):
             if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
                 raise ImageError("array: expected a uint8 HxWx3 BGR image, got %s %s" % (image.dtype, image.shape))
+            preprocess.check_size(image.shape[1], image.shape[0], spec, self.max_pixels, "array")
             return preprocess.preprocess_bgr(image, spec)
         if isinstance(image, (bytes, bytearray, memoryview)):
-            return preprocess.preprocess_bgr(preprocess.decode_bgr(bytes(image), "bytes", self.max_pixels), spec)
+            return preprocess.preprocess_bgr(preprocess.decode_bgr(bytes(image), "bytes", self.max_pixels, spec), spec)
         return preprocess.load(os.fspath(image), spec, self.max_pixels)
 
     def probabilities(self, image):

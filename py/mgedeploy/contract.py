@@ -229,8 +229,8 @@ def read(model_path):
         raise ContractError("%s: cannot read model: %s" % (model_path, e.strerror or e)) from e
     expected = info["mge_file"]
     if size != expected["size"] or digest != expected["sha256"]:
-        raise ContractError(
-            "%s: the model file does not match its contract %s (%d bytes, contract says %d): "
-            "re-export, or copy the two files together" % (model_path, path, size, expected["size"])
-        )
+        why = ("%d bytes, contract says %d" % (size, expected["size"]) if size != expected["size"]
+               else "same size, but its SHA-256 differs")
+        raise ContractError("%s: the model file does not match its contract %s (%s): re-export, or copy the two "
+                            "files together" % (model_path, path, why))
     return info

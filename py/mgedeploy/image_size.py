@@ -7,8 +7,11 @@ learn the size) and both sides must refuse the same files; //py:image_size_test 
 //cc:image_size_test check both against the same files. Formats: PNG, JPEG, GIF, BMP, WebP.
 Others (TIFF, PNM, ...) return None: they are decoded under the file-size cap alone.
 """
+import re
 import struct
 
+# A run of fill bytes before a marker, skipped at C speed: a 32 MB body of 0xFF took 3.4 s one byte at a time.
+_FILL = re.compile(rb"\xff+")
 _JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
 
@@ -50,8 +53,8 @@ def _jpeg_size(data):
         if data[i] != 0xFF:
             return None
         marker = data[i + 1]
-        if marker == 0xFF:  # fill byte
-            i += 1
+        if marker == 0xFF:  # fill bytes: go to the last 0xFF of the run, which starts the marker
+            i = _FILL.match(data, i).end() - 1
             continue
         if marker in (0x01,) or 0xD0 <= marker <= 0xD9:  # markers without a length
             i += 2

@@ -1,11 +1,51 @@
-"""Preprocessing, checked against values worked out by hand."""
+"""Preprocessing, checked against values worked out by hand; the processing budget against the
+table cc/preprocess_test.cc reads too."""
+import json
+import os
+import struct
 import sys
+import zlib
 
 import cv2
 import numpy as np
 import pytest
 
 from mgedeploy import preprocess
+
+# py/mgedeploy/preprocess_test.py in the source tree and in the runfiles alike.
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUDGET_CASES = os.path.join(ROOT, "testdata", "image_budget_cases.json")
+SPEC = preprocess.SPECS["efficientnet_lite0"]
+
+
+@pytest.mark.parametrize("case", json.load(open(BUDGET_CASES))["cases"], ids=lambda c: c["what"])
+def test_budget_table(case):
+    assert preprocess.size_problem(case["width"], case["height"], case["resize_short"],
+                                   case["max_pixels"]) == case["problem"]
+
+
+def png(width, height):
+    """A valid 8-bit gray PNG of width x height zeros (tiny: zlib shrinks the rows)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = (b"\0" + b"\0" * width) * height
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
+
+
+def test_the_budget_refuses_before_decoding():
+    with pytest.raises(preprocess.ImageTooLarge, match=r"^a: image is too elongated: 1x10000 pixels"):
+        preprocess.decode_bgr(png(1, 10000), "a", spec=SPEC)
+    image = preprocess.decode_bgr(png(3, 2), "b", spec=SPEC)
+    assert image.shape == (2, 3, 3)
+
+
+def test_the_budget_applies_to_the_decoded_size_too(tmp_path):
+    """A TIFF's header is not read before decoding: its decoded size is checked before resizing."""
+    path = str(tmp_path / "strip.tiff")
+    cv2.imwrite(path, np.zeros((1, 20000, 3), np.uint8))
+    with pytest.raises(preprocess.ImageTooLarge, match="too elongated: 20000x1 pixels"):
+        preprocess.load(path, SPEC)
 
 
 def test_crop_normalise_by_hand():

@@ -27,7 +27,9 @@ NAME = "serve"
 
 MODEL = flags.DEFINE_multi_string("model", None, "An exported .mge model (its contract beside it); repeat for "
                                   "several. Default: efficientnet_lite0_deploy.mge.", short_name="m")
-HOST = flags.DEFINE_string("host", "127.0.0.1", "Address to listen on (loopback by default; 0.0.0.0 for all).")
+HOST = flags.DEFINE_string("host", "127.0.0.1", "Address to listen on: loopback by default. 0.0.0.0 exposes the "
+                           "server to every network this machine is on, with no authentication: put it behind a "
+                           "proxy or firewall you control.")
 PORT = flags.DEFINE_integer("port", 8000, "TCP port (0: any free port, printed at start-up).")
 WORKERS = flags.DEFINE_integer("workers", None, "Worker threads per model, each with its own Lite network (one "
                                "copy of the weights). Default: the CPUs this process may use.")
@@ -45,6 +47,15 @@ BODY_TIMEOUT_S = flags.DEFINE_float("body_timeout_s", 10.0, "A body that has not
 MAX_PIXELS = flags.DEFINE_integer("max_pixels", preprocess.DEFAULT_MAX_PIXELS, "Largest image by its header "
                                   "(413 beyond, before decoding).")
 MAX_BATCH_INPUTS = flags.DEFINE_integer("max_batch_inputs", 64, "Most items in one V2 infer request (413 beyond).")
+MAX_HEADER_BYTES = flags.DEFINE_integer("max_header_bytes", 64 << 10, "Largest request line plus headers "
+                                        "(414/431 beyond, then the connection is closed).")
+MAX_HEADERS = flags.DEFINE_integer("max_headers", 100, "Most headers in one request (431 beyond).")
+HEADER_TIMEOUT_S = flags.DEFINE_float("header_timeout_s", 10.0, "A connection whose request headers have not all "
+                                      "arrived by then (also one that sends nothing): 408, closed.")
+KEEPALIVE_TIMEOUT_S = flags.DEFINE_float("keepalive_timeout_s", 5.0, "An idle kept-alive connection is closed after "
+                                         "this.")
+MAX_CONNECTIONS = flags.DEFINE_integer("max_connections", 1000, "Open connections (and requests in progress) at "
+                                       "most; beyond, requests are answered 503.")
 BACKEND = flags.DEFINE_enum("backend", "lite", ["lite", "onnxruntime", "eager"],
                             "What runs the model: MegEngine Lite; onnxruntime and eager (MegEngine) rebuild the "
                             "same network from the contract's weights, for comparison (//bench:serve_load).")
@@ -57,13 +68,15 @@ def main(argv):
         raise usage.UsageError("unexpected arguments: %s (models go after --model)" % " ".join(argv[1:]))
     for name, flag in (("--threads", THREADS), ("--max_batch", MAX_BATCH), ("--max_queue", MAX_QUEUE),
                        ("--max_body_bytes", MAX_BODY_BYTES), ("--max_pixels", MAX_PIXELS),
-                       ("--max_batch_inputs", MAX_BATCH_INPUTS)):
+                       ("--max_batch_inputs", MAX_BATCH_INPUTS), ("--max_header_bytes", MAX_HEADER_BYTES),
+                       ("--max_headers", MAX_HEADERS), ("--max_connections", MAX_CONNECTIONS)):
         usage.positive(name, flag.value)
     if WORKERS.value is not None:
         usage.positive("--workers", WORKERS.value)
     if not 0 <= PORT.value <= 65535:
         raise usage.UsageError("--port must be 0 to 65535, got %d" % PORT.value)
-    for name, flag in (("--timeout_ms", TIMEOUT_MS), ("--body_timeout_s", BODY_TIMEOUT_S)):
+    for name, flag in (("--timeout_ms", TIMEOUT_MS), ("--body_timeout_s", BODY_TIMEOUT_S),
+                       ("--header_timeout_s", HEADER_TIMEOUT_S), ("--keepalive_timeout_s", KEEPALIVE_TIMEOUT_S)):
         if not flag.value > 0:
             raise usage.UsageError("%s must be positive, got %g" % (name, flag.value))
     if MAX_BATCH_DELAY_MS.value < 0:
@@ -74,6 +87,7 @@ def main(argv):
     from mgedeploy.weights.sources import WeightsError
 
     from mgedeploy.serving import app as app_lib
+    from mgedeploy.serving import protocol
 
     models = {}
     for path in map(paths.user_path, MODEL.value or ["efficientnet_lite0_deploy.mge"]):
@@ -91,21 +105,30 @@ def main(argv):
         import megengine.logger
 
         megengine.logger.set_log_level("ERROR")
+    # The socket is ours, bound before the models load: an address in use is one line, exit 1
+    # (uvicorn would print its own and exit 3, after loading every model).
+    try:
+        listener = listen(HOST.value, PORT.value)
+    except OSError as e:
+        return program.fail(NAME, "cannot listen on %s:%d: %s" % (HOST.value, PORT.value, e.strerror or e))
     try:
         app = app_lib.make_app(models, settings)
     except (classifier_lib.ContractError, classifier_lib.ModelError, WeightsError) as e:
         return program.fail(NAME, e)
 
-    config = uvicorn.Config(app, host=HOST.value, port=PORT.value, log_level="warning", access_log=False,
+    limits = protocol.Limits(max_header_bytes=MAX_HEADER_BYTES.value, max_headers=MAX_HEADERS.value,
+                             header_timeout_s=HEADER_TIMEOUT_S.value)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, http=protocol.limited(limits),
+                            timeout_keep_alive=KEEPALIVE_TIMEOUT_S.value, limit_concurrency=MAX_CONNECTIONS.value,
                             timeout_graceful_shutdown=TIMEOUT_MS.value / 1000 + BODY_TIMEOUT_S.value)
     server = uvicorn.Server(config)
 
-    # Say where it listens once the socket is bound (port 0 picks a free one).
+    # Say where it listens once serving starts (port 0 picked a free one).
     original_startup = server.startup
+    port = listener.getsockname()[1]
 
     async def startup(sockets=None):
         await original_startup(sockets)
-        port = server.servers[0].sockets[0].getsockname()[1] if server.servers else PORT.value
         print("Serving %s at http://%s:%d/ (%d workers x %d Lite threads per model; Ctrl-C to stop)"
               % (", ".join(models), HOST.value, port, settings.workers, settings.threads), flush=True)
 
@@ -115,9 +138,26 @@ def main(argv):
     # exits 0 instead of dying of the signal.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: None)
-    server.run()
+    server.run(sockets=[listener])
     print("Stopped.", file=sys.stderr)
     return 0
+
+
+def listen(host, port):
+    """A listening TCP socket on host:port (IPv6 for an address with a colon)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import html
+import logging
 import os
 import socket
 import time
@@ -25,12 +26,15 @@ from mgedeploy import classifier as classifier_lib
 from mgedeploy import preprocess
 from mgedeploy.serving import v2, workers as workers_lib
 from mgedeploy.serving.metrics import Metrics
-from mgedeploy.serving.uploads import HttpError, check_image, image_from_body, read_body
+from mgedeploy.serving.uploads import ClientGone, HttpError, check_image, image_from_body, read_body
 
 PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "page.html")
 # Which process answered (host:pid), on every /classify and /infer answer: with several replicas
 # (Ray Serve, serve_ray.py) it shows where a request went.
 SERVED_BY = "%s:%d" % (socket.gethostname(), os.getpid())
+LOG = logging.getLogger("megdeploy.serve")
+# The status counted for a request whose client left before it was read (nginx's convention).
+CLIENT_GONE = 499
 
 
 @dataclasses.dataclass
@@ -56,7 +60,7 @@ def model_name(path):
     return base[:-4] if base.endswith(".mge") else base
 
 
-# The POST routes registered as plain Starlette routes (make_app), with their /docs summaries.
+# The POST routes registered as plain Starlette routes (make_app), with their /openapi.json summaries.
 RAW_ROUTES = {
     "/v2/models/{name}/infer": "V2 inference: FP32 tensors as JSON `data`, or images as a BYTES input "
                                "(base64) named `image`.",
@@ -107,7 +111,7 @@ def make_app(models, settings):
             await asyncio.get_running_loop().run_in_executor(None, pool.close)
 
     app = FastAPI(title="megdeploy model server", version=mgedeploy.__version__, lifespan=lifespan,
-                  docs_url="/docs", redoc_url=None)
+                  docs_url=None, redoc_url=None)  # Swagger UI loads from a CDN: blank offline
     app.state.pools = pools
     app.state.metrics = metrics
     app.state.ready = state
@@ -150,15 +154,20 @@ def make_app(models, settings):
         except workers_lib.QueueFull as e:
             raise too_busy(name, e) from None
 
-    async def run_job(name, pool, job):
-        """Queues the job and waits for it until its deadline; the errors become statuses."""
+    def submit(name, pool, jobs):
+        """Queues a request's jobs together, or refuses them all: 429, 413 or 503."""
         try:
-            future = pool.submit(job)
+            return pool.submit_all(jobs)
         except workers_lib.QueueFull as e:
             raise too_busy(name, e) from None
+        except workers_lib.TooManyItems as e:
+            raise HttpError(413, str(e)) from None
         except workers_lib.ShuttingDown as e:
             metrics.rejections.labels(name, "shutting_down").inc()
             raise HttpError(503, str(e)) from None
+
+    async def outcome(name, job, future):
+        """Waits for a queued job until its deadline; its errors become statuses."""
         waiting = asyncio.wrap_future(future)
         try:
             return await asyncio.wait_for(asyncio.shield(waiting), max(0.0, job.deadline - time.monotonic()))
@@ -170,10 +179,22 @@ def make_app(models, settings):
             return await waiting  # already running: it ends within one forward pass
         except workers_lib.DeadlineExceeded as e:
             raise HttpError(504, "not run: %s (--timeout_ms)" % e) from None
+        except preprocess.ImageTooLarge as e:
+            raise HttpError(413, str(e)) from None
         except preprocess.ImageError as e:
             raise HttpError(400, str(e)) from None
         except workers_lib.WorkerFailure as e:
-            raise HttpError(500, "the model failed on this request (the worker was rebuilt): %s" % e) from None
+            raise HttpError(500, str(e)) from None
+
+    async def run_jobs(name, pool, jobs):
+        """The outputs of every job of one request (admitted together); the first error wins."""
+        futures = submit(name, pool, jobs)
+        results = await asyncio.gather(*(outcome(name, job, future) for job, future in zip(jobs, futures)),
+                                       return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return results
 
     def answered(name, endpoint, started, response):
         response.headers["X-Served-By"] = SERVED_BY
@@ -182,7 +203,8 @@ def make_app(models, settings):
         return response
 
     async def handle(name, endpoint, request, work):
-        """Runs `work(pool)`, counting its outcome; HttpError -> its status."""
+        """Runs `work(pool)`, counting its outcome; HttpError -> its status; a client that left ->
+        one log line; anything else -> a one-line 500 (logged), never a traceback to the client."""
         started = time.monotonic()
         label = name if name in pools else ""  # unknown names are not metric labels
         try:
@@ -191,7 +213,19 @@ def make_app(models, settings):
             if e.status in (408, 413, 415, 400):
                 metrics.rejections.labels(label, "too_large" if e.status == 413 else "bad_input").inc()
             response = error(e.status, str(e), e.headers)
+        except ClientGone as e:
+            LOG.warning("%s %s from %s: %s", request.method, request.url.path, client_of(request), e)
+            response = error(CLIENT_GONE, str(e))
+        except Exception as e:  # a bug of ours: this request fails, the server goes on
+            LOG.error("%s %s: internal error: %s", request.method, request.url.path, workers_lib.one_line(e))
+            response = error(500, "internal error: %s" % workers_lib.one_line(e))
         return answered(label, endpoint, started, response)
+
+    def client_of(request):
+        return "%s:%s" % tuple(request.client) if request.client else "a client"
+
+    def is_ready(pool_list):
+        return state["ready"] and all(pool.live_workers() > 0 for pool in pool_list)
 
     @app.get("/", response_class=HTMLResponse)
     async def page():
@@ -210,7 +244,8 @@ def make_app(models, settings):
 
     @app.get("/v2/health/ready")
     async def ready():
-        return JSONResponse({"ready": state["ready"]}, status_code=200 if state["ready"] else 503)
+        ok = is_ready(pools.values())  # not shutting down, and every model has a live worker
+        return JSONResponse({"ready": ok}, status_code=200 if ok else 503)
 
     @app.get("/v2/models/{name}")
     @app.get("/v2/models/{name}/versions/{version}")
@@ -223,14 +258,14 @@ def make_app(models, settings):
     @app.get("/v2/models/{name}/ready")
     @app.get("/v2/models/{name}/versions/{version}/ready")
     async def model_ready(name: str, version: str = v2.VERSION):
-        pool_of(name)
-        return JSONResponse({"name": name, "ready": state["ready"]}, status_code=200 if state["ready"] else 503)
+        ok = is_ready([pool_of(name)])
+        return JSONResponse({"name": name, "ready": ok}, status_code=200 if ok else 503)
 
     # The two endpoints that carry the load are plain Starlette routes: FastAPI's parameter parsing
     # and validation per request cost more event-loop CPU than the rest of the request together
     # (measured at 150 requests/s: a FastAPI route that only reads the body, 12 % of a core; the
     # same as a Starlette route, 7 %), and that CPU is taken from the workers on 2 cores.
-    # openapi() below still lists them at /docs.
+    # openapi() below still lists them at /openapi.json.
     async def infer(request: Request):
         name = request.path_params["name"]
         version = request.path_params.get("version", v2.VERSION)
@@ -245,15 +280,11 @@ def make_app(models, settings):
             payload, kind, value = await asyncio.get_running_loop().run_in_executor(
                 None, v2.parse_infer_body, body, pool.contract, settings.max_batch_inputs, settings.max_pixels)
             if kind == "tensor":
-                outputs = await run_job(name, pool, workers_lib.Job(deadline, tensor=value))
+                outputs = (await run_jobs(name, pool, [workers_lib.Job(deadline, tensor=value)]))[0]
             else:
                 jobs = [workers_lib.Job(deadline, image=image, name="input 'image' item %d" % i)
                         for i, image in enumerate(value)]
-                results = await asyncio.gather(*(run_job(name, pool, job) for job in jobs), return_exceptions=True)
-                for result in results:
-                    if isinstance(result, Exception):
-                        raise result
-                outputs = [result[0] for result in results]
+                outputs = [result[0] for result in await run_jobs(name, pool, jobs)]
             return Response(v2.response(name, payload, pool.contract, outputs), media_type="application/json")
         return await handle(name, "infer", request, work)
 
@@ -271,8 +302,11 @@ def make_app(models, settings):
                 raise HttpError(400, "topk must be 1 to %d, got %d" % (classes, topk))
             refuse_if_full(name, pool)
             body = await read_body(request, settings.max_body_bytes, settings.body_timeout_s)
-            image = check_image(await image_from_body(request, body), settings.max_pixels)
-            outputs = await run_job(name, pool, workers_lib.Job(deadline, image=image))
+            # Off the event loop: the header check's cost grows with the body (a JPEG of fill bytes).
+            image = await asyncio.get_running_loop().run_in_executor(
+                None, check_image, await image_from_body(request, body), settings.max_pixels,
+                pool.contract["preprocess"])
+            outputs = (await run_jobs(name, pool, [workers_lib.Job(deadline, image=image)]))[0]
             return JSONResponse({"model": name, "image": "upload",
                                  "top": classifier_lib.top_classes(outputs[0], pool.contract["labels"], topk)})
         return await handle(name, "classify", request, work)

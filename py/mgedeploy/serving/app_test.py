@@ -1,6 +1,8 @@
 """The server app in-process (httpx over ASGI, no socket): answers equal //py:inference's, batching
-equals batch 1, admission control (429 at once, 504 past the deadline without running), a failing
-worker is contained and rebuilt, every bad upload gets a 4xx and memory stays flat."""
+equals batch 1, admission control (429 at once, 504 past the deadline without running), every kind
+of fault (an OpenCV error, MemoryError, a bug, a Lite failure, a BaseException in the worker
+thread) answers its own request and the next one is served, readiness follows the live workers,
+the attack images are 413, every bad upload gets a 4xx and memory stays flat."""
 import asyncio
 import base64
 import glob
@@ -9,13 +11,15 @@ import os
 import threading
 import time
 
+import cv2
 import httpx
 import numpy as np
 import pytest
 
-from mgedeploy import Classifier
+from mgedeploy import Classifier, preprocess
 from mgedeploy.serving import app as app_lib
 from mgedeploy.serving import bad_uploads
+from mgedeploy.serving import workers as workers_lib
 from tests import testing
 
 LITE0 = "efficientnet_lite0"
@@ -160,6 +164,132 @@ def test_a_failing_worker_answers_500_and_is_rebuilt():
     assert 'megdeploy_worker_restarts_total{model="efficientnet_lite0"} 1.0' in request(app, "GET", "/metrics").text
 
 
+class Boom(BaseException):
+    """Not an Exception: what escapes every `except Exception` (as KeyboardInterrupt would)."""
+
+
+def fails_once(error, original):
+    """A stand-in for `original` that raises `error` on its first call, then does what it replaced."""
+    left = [1]
+
+    def stand_in(*args, **kwargs):
+        if left[0]:
+            left[0] = 0
+            raise error
+        return original(*args, **kwargs)
+    return stand_in
+
+
+def restarts(app):
+    text = request(app, "GET", "/metrics").text
+    line = [line for line in text.splitlines() if line.startswith("megdeploy_worker_restarts_total{")]
+    return float(line[0].split()[-1]) if line else 0.0
+
+
+@pytest.mark.parametrize("where, error, status, words", [
+    ("decode", cv2.error("OpenCV(4.9.0) imgcodecs: -215:Assertion failed"), 400, "OpenCV cannot process this image"),
+    ("decode", MemoryError(), 413, "not enough memory"),
+    ("decode", KeyError("a bug"), 500, "preprocessing failed: KeyError"),
+    ("run", RuntimeError("Lite failed"), 500, "Lite failed"),
+    ("run", Boom("escaped everything"), 500, "the worker failed (Boom: escaped everything) and was replaced"),
+    ("run", SystemExit(3), 500, "the worker failed (SystemExit: 3)"),
+], ids=["cv2.error", "MemoryError", "a bug in preprocessing", "Lite failure", "BaseException", "SystemExit"])
+def test_every_fault_answers_its_request_and_the_next_one_is_served(monkeypatch, where, error, status, words):
+    app = make(workers=1)
+    pool = app.state.pools[LITE0]
+    if where == "decode":
+        monkeypatch.setattr(workers_lib.preprocess, "decode_bgr", fails_once(error, preprocess.decode_bgr))
+    else:
+        pool.instances[0].run_inputs = fails_once(error, pool.instances[0].run_inputs)
+    raw = open(testing.CAT, "rb").read()
+    url = "/v2/models/%s/classify" % LITE0
+    failed = request(app, "POST", url, content=raw)
+    assert failed.status_code == status and words in failed.json()["error"], failed.text
+    assert "\n" not in failed.json()["error"]
+    deadline = time.monotonic() + 60  # a replaced worker loads its network first
+    while pool.live_workers() < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    again = request(app, "POST", url, content=raw)
+    assert again.status_code == 200 and again.json()["top"][0]["name"] == "tiger_cat", again.text
+    assert request(app, "GET", "/v2/health/ready").json() == {"ready": True}
+    assert restarts(app) == (1.0 if where == "run" else 0.0)
+    pool.close()
+
+
+def test_readiness_is_false_while_a_model_has_no_live_worker(tmp_path):
+    model = testing.copy_model(testing.LITE0, str(tmp_path), "m.mge")
+    app = make({"m": model}, workers=1)
+    pool = app.state.pools["m"]
+    os.remove(model)  # the replacement cannot load it any more
+    pool.instances[0].run_inputs = fails_once(Boom("gone"), pool.instances[0].run_inputs)
+    assert request(app, "POST", "/v2/models/m/classify", content=open(testing.CAT, "rb").read()).status_code == 500
+    deadline = time.monotonic() + 30
+    while pool._replacing and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pool.live_workers() == 0
+    assert request(app, "GET", "/v2/health/ready").status_code == 503
+    assert request(app, "GET", "/v2/models/m/ready").json() == {"name": "m", "ready": False}
+
+
+ATTACKS = [("wide2000000x1.bmp", "OpenCV decodes at most"), ("strip1x200000.png", "too elongated"),
+           ("strip1x10000.png", "too elongated")]
+
+
+@pytest.mark.parametrize("name, words", ATTACKS)
+def test_attack_images_are_4xx_within_2_s_and_the_server_stays_ready(lite0_app, name, words):
+    raw = open(os.path.join(testing.BAD, name), "rb").read()
+    url = "/v2/models/%s" % LITE0
+    infer = {"inputs": [{"name": "image", "datatype": "BYTES", "shape": [1], "data": [base64.b64encode(raw).decode()]}]}
+    for _ in range(10):
+        for endpoint, kwargs in (("/classify", {"content": raw}), ("/infer", {"json": infer})):
+            started = time.monotonic()
+            answer = request(lite0_app, "POST", url + endpoint, **kwargs)
+            assert answer.status_code == 413 and words in answer.json()["error"], answer.text
+            assert time.monotonic() - started < 2.0  # the issue's bound; refused from the header (~1 ms)
+    assert request(lite0_app, "GET", "/v2/health/ready").json() == {"ready": True}
+    good = request(lite0_app, "POST", url + "/classify", content=open(testing.CAT, "rb").read())
+    assert good.status_code == 200 and good.json()["top"][0]["name"] == "tiger_cat"
+
+
+def test_more_items_than_the_queue_holds_is_413_not_429(lite0_app):
+    data = [base64.b64encode(open(testing.CAT, "rb").read()).decode()] * 33
+    answer = request(lite0_app, "POST", "/v2/models/%s/infer" % LITE0,
+                     json={"inputs": [{"name": "image", "datatype": "BYTES", "shape": [33], "data": data}]})
+    assert answer.status_code == 413 and "queues at most 32" in answer.json()["error"], answer.text
+
+
+def test_a_bool_in_the_shape_is_400_and_counted(lite0_app):
+    tensor = {"name": "data", "datatype": "FP32", "shape": [True, 3, 224, 224], "data": [0.0] * (3 * 224 * 224)}
+    answer = request(lite0_app, "POST", "/v2/models/%s/infer" % LITE0, json={"inputs": [tensor]})
+    assert answer.status_code == 400 and "positive integers" in answer.json()["error"], answer.text
+    assert 'status="400"' in request(lite0_app, "GET", "/metrics").text
+
+
+def test_fp32_json_is_parsed_without_a_python_float_per_value(lite0_app):
+    """The same bits as a JSON decoder's floats (probabilities equal exactly), and a body of
+    values far beyond the declared shape refused before it is parsed."""
+    classifier = Classifier(testing.LITE0)
+    tensor = classifier.preprocess(testing.CAT)
+    payload = v2_tensor("data", tensor)
+    answer = request(lite0_app, "POST", "/v2/models/%s/infer" % LITE0, json=payload)
+    assert answer.status_code == 200, answer.text
+    expected = classifier.run_inputs([tensor.astype(np.float32)])[0]
+    assert np.array_equal(np.asarray(answer.json()["outputs"][0]["data"], np.float32), expected)
+    nested = dict(payload["inputs"][0], data=tensor.tolist())
+    again = request(lite0_app, "POST", "/v2/models/%s/infer" % LITE0, json={"inputs": [nested]})
+    assert again.json()["outputs"] == answer.json()["outputs"]
+    flood = (b'{"inputs": [{"name": "data", "datatype": "FP32", "shape": [1, 3, 224, 224], "data": ['
+             + b"0.5," * 7_000_000 + b'0.5]}]}')
+    refused = request(lite0_app, "POST", "/v2/models/%s/infer" % LITE0, content=flood,
+                      headers={"content-type": "application/json"})
+    assert refused.status_code == 400 and "bytes of data for shape" in refused.json()["error"], refused.text
+    for data, words in ((b"[1, true]", "must be numbers"), (b'["1"]', "must be numbers"), (b"[1e400]", "finite"),
+                        (b"[[1, 2], [3]]", "values for shape"), (b"{}", "must be numbers")):
+        body = b'{"inputs": [{"name": "data", "datatype": "FP32", "shape": [1, 3, 224, 224], "data": %s}]}' % data
+        answer = request(lite0_app, "POST", "/v2/models/%s/infer" % LITE0, content=body)
+        assert answer.status_code == 400 and words in answer.json()["error"], (data, answer.text)
+
+
 def test_metadata_health_metrics_and_page(lite0_app):
     meta = request(lite0_app, "GET", "/v2/models/%s" % LITE0).json()
     assert meta["inputs"][0] == {"name": "data", "datatype": "FP32", "shape": [-1, 3, 224, 224]}
@@ -178,7 +308,7 @@ def test_metadata_health_metrics_and_page(lite0_app):
         assert line in metrics, line
     page = request(lite0_app, "GET", "/")
     assert page.status_code == 200 and '<option value="efficientnet_lite0">' in page.text
-    # The POST endpoints are plain Starlette routes (cheaper per request); /docs still lists them.
+    # The POST endpoints are plain Starlette routes (cheaper per request); /openapi.json still lists them.
     paths = request(lite0_app, "GET", "/openapi.json").json()["paths"]
     for path in ("/v2/models/{name}/infer", "/v2/models/{name}/versions/{version}/infer", "/v2/models/{name}/classify",
                  "/v2/models/{name}", "/metrics"):

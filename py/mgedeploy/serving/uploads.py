@@ -7,7 +7,9 @@ import asyncio
 
 from starlette.datastructures import Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import ClientDisconnect
 
+from mgedeploy import preprocess
 from mgedeploy.image_size import image_size
 
 
@@ -16,6 +18,10 @@ class HttpError(Exception):
         super().__init__(message)
         self.status = status
         self.headers = headers or {}
+
+
+class ClientGone(Exception):
+    """The client disconnected before its request was read: there is no one to answer."""
 
 
 async def read_body(request, max_bytes, timeout_s):
@@ -41,6 +47,8 @@ async def read_body(request, max_bytes, timeout_s):
         return await asyncio.wait_for(receive(), timeout_s)
     except asyncio.TimeoutError:
         raise HttpError(408, "the body did not arrive within %g s" % timeout_s) from None
+    except ClientDisconnect:
+        raise ClientGone("the client disconnected before its body arrived") from None
 
 
 async def image_from_body(request, body):
@@ -77,10 +85,12 @@ def image_format(data):
     return None
 
 
-def check_image(data, max_pixels, what="the body"):
+def check_image(data, max_pixels, spec, what="the body"):
     """Refuses what cannot be a sane image, before any decoding: empty (400), not a JPEG, PNG, BMP
-    or WebP (415), over max_pixels by its header (413), a JPEG with no end marker after its last
-    scan (400: libjpeg would fill the missing part grey and classify that)."""
+    or WebP (415), outside the processing budget by its header (413: preprocess.size_problem, the
+    rule every program applies), a JPEG with no end marker after its last scan (400: libjpeg would
+    fill the missing part grey and classify that). Its cost grows with the body: run it off the
+    event loop."""
     if not data:
         raise HttpError(400, "%s is empty: send an image" % what)
     kind = image_format(data)
@@ -89,9 +99,9 @@ def check_image(data, max_pixels, what="the body"):
     size = image_size(data)
     if size is None:
         raise HttpError(400, "%s: damaged %s header" % (what, kind))
-    if size[0] * size[1] > max_pixels:
-        raise HttpError(413, "%s: image is too large: %dx%d pixels (the limit is %d; see --max_pixels)"
-                        % (what, size[0], size[1], max_pixels))
+    problem = preprocess.size_problem(size[0], size[1], spec["resize_short"], max_pixels)
+    if problem is not None:
+        raise HttpError(400 if problem.startswith("image has no pixels") else 413, "%s: %s" % (what, problem))
     if kind == "JPEG" and data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda"):
         raise HttpError(400, "%s: truncated JPEG (no end marker after its last scan)" % what)
     return data

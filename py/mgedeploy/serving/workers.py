@@ -10,15 +10,21 @@ A job is one request: encoded image bytes or a float32 tensor of n inputs. A wor
 at the head of the queue and whatever else is already queued, up to max_batch inputs (waiting up
 to max_batch_delay for more only when that is set), and runs them `model batch` per forward pass.
 Admission control: submit() refuses at once when max_queue jobs wait (QueueFull -> 429); a job
-whose deadline passed while it waited is answered DeadlineExceeded without running. A failure
-inside Lite fails that batch's jobs (WorkerFailure -> 500) and the worker rebuilds its network.
+whose deadline passed while it waited is answered DeadlineExceeded without running.
+Faults are contained to the request that caused them: an image the decoder or the processing
+budget refuses fails its job (ImageError -> 400, ImageTooLarge -> 413) and nothing else; any other
+exception while preprocessing fails that job (WorkerFailure -> 500); a failure inside Lite fails
+that batch's jobs and the worker rebuilds its network. Anything that escapes even that (a
+BaseException) answers the jobs the worker held and the worker is replaced by a new thread;
+live_workers() is what readiness reports.
 """
 import collections
 import concurrent.futures
+import logging
 import threading
 import time
 
-import numpy as np
+import cv2
 
 from mgedeploy import preprocess
 from mgedeploy.serving import backends
@@ -42,6 +48,19 @@ class WorkerFailure(Exception):
 
 class ShuttingDown(Exception):
     """The pool no longer accepts jobs."""
+
+
+class TooManyItems(Exception):
+    """A request of more items than the queue can ever hold: retrying cannot help (413)."""
+
+
+LOG = logging.getLogger("megdeploy.serve")
+
+
+def one_line(error):
+    """`Type: message` on one line, at most 300 characters (OpenCV's errors span several lines)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return ("%s: %s" % (type(error).__name__, lines[-1] if lines else ""))[:300]
 
 
 class Job:
@@ -89,6 +108,8 @@ class ModelWorkers:
         self._idle = []  # conditions of idle workers, the most recently idle last
         self._accepting = True
         self._service_s = 0.05  # running mean of one input's service time, for Retry-After
+        self._in_flight = {}  # worker index -> the jobs it is running (answered if it crashes)
+        self._replacing = set()  # worker indices whose replacement thread is starting
         self._threads = [threading.Thread(target=self._work, args=(i,), name="worker-%d" % i, daemon=True)
                          for i in range(0 if self.inline else workers)]
         if self.inline:
@@ -105,22 +126,34 @@ class ModelWorkers:
 
     def submit(self, job):
         """Queues `job` or raises QueueFull / ShuttingDown at once."""
+        return self.submit_all([job])[0]
+
+    def submit_all(self, jobs):
+        """Queues every job or none (a request's items are admitted together): raises QueueFull,
+        TooManyItems (more than max_queue: never admissible) or ShuttingDown at once."""
         if self.inline:
             if not self._accepting:
                 raise ShuttingDown("the server is shutting down")
-            job.future.set_running_or_notify_cancel()
-            job.timings["queue"] = 0.0
-            self.instances[0] = self._run(self.instances[0], [job])
-            return job.future
+            for job in jobs:
+                job.future.set_running_or_notify_cancel()
+                job.timings["queue"] = 0.0
+                self.instances[0] = self._run(self.instances[0], [job])
+            return [job.future for job in jobs]
+        if len(jobs) > self.max_queue:
+            raise TooManyItems("%d items in one request; this server queues at most %d per model (--max_queue)"
+                               % (len(jobs), self.max_queue))
+        self._supervise()
         with self._ready:
             if not self._accepting:
                 raise ShuttingDown("the server is shutting down")
-            if len(self._queue) >= self.max_queue:
+            if len(self._queue) + len(jobs) > self.max_queue:
                 raise QueueFull(len(self._queue), self.retry_after_s())
-            self._queue.append(job)
-            if self._idle:
+            self._queue.extend(jobs)
+            for _ in jobs:
+                if not self._idle:
+                    break
                 self._idle.pop().notify()  # the most recently idle worker: its caches are warm
-        return job.future
+        return [job.future for job in jobs]
 
     def refuse_if_full(self):
         """Raises QueueFull now, before the request's body is even read (a 429 must cost little:
@@ -130,6 +163,22 @@ class ModelWorkers:
 
     def depth(self):
         return len(self._queue)
+
+    def live_workers(self):
+        """Worker threads alive now (the inline backend counts as one): readiness."""
+        if self.inline:
+            return 1 if self._accepting else 0
+        self._supervise()
+        return sum(1 for thread in self._threads if thread.is_alive())
+
+    def _supervise(self):
+        """Replaces a worker thread that died without saying so (its own handler failed too)."""
+        if not self._accepting:
+            return
+        for index, thread in enumerate(self._threads):
+            if not thread.is_alive() and index not in self._replacing:
+                LOG.warning("worker %d of %s died unannounced; replacing it", index, self.model_path)
+                self._replace(index)
 
     def retry_after_s(self):
         """Seconds until the queue has room again, at the measured service rate (at least 1)."""
@@ -199,17 +248,53 @@ class ModelWorkers:
                 self._started.release()
                 return
             self._loaded.release()
+        self._started.release()
+        self._serve_safely(index, classifier)
+
+    def _serve_safely(self, index, classifier):
+        """Runs the worker loop; whatever escapes it answers the held jobs and starts a replacement."""
+        try:
+            self._serve(index, classifier)
+        except BaseException as e:  # noqa: B036 - a worker must never vanish with requests in hand
+            self.instances.pop(index, None)
+            del classifier  # freed on its own thread (record level 1 keeps per-thread state)
+            failure = WorkerFailure("the worker failed (%s) and was replaced" % one_line(e))
+            for job in self._in_flight.pop(index, []):
+                if not job.future.done():
+                    job.future.set_exception(failure)
+            LOG.error("worker %d of %s: %s", index, self.model_path, failure)
+            self.observe("restart", 1)
+            if self._accepting:
+                self._replace(index)
+
+    def _replace(self, index):
+        """A new thread (and network) for worker `index`; it loads off the caller's thread."""
+        self._replacing.add(index)
+
+        def start():
+            try:
+                classifier = self._new_classifier(share_with=None)
+            except Exception as e:  # the model cannot load any more: this worker stays down
+                LOG.error("worker %d of %s could not be replaced: %s", index, self.model_path, one_line(e))
+                return
+            finally:
+                self._replacing.discard(index)
+            self._serve_safely(index, classifier)
+
+        thread = threading.Thread(target=start, name="worker-%d" % index, daemon=True)
+        self._threads[index] = thread
+        thread.start()
+
+    def _serve(self, index, classifier):
         # A network with a recorded kernel sequence (record level 1) is run and freed by one thread:
         # MegEngine keeps the recorder in a thread-local slot (a network used from a second thread
         # aborted the process at exit in one of our runs).
         self.instances[index] = classifier
-        self._started.release()
         wakeup = threading.Condition(self._ready)
         while True:
             jobs = self._take(wakeup)
             if not jobs:
                 del self.instances[index]
-                del classifier
                 return
             now = time.monotonic()
             live = []
@@ -225,8 +310,26 @@ class ModelWorkers:
                 else:
                     live.append(job)
             if live:
+                self._in_flight[index] = live
                 classifier = self._run(classifier, live)
+                self._in_flight.pop(index, None)
                 self.instances[index] = classifier
+
+    def _preprocess(self, classifier, job):
+        """The job's inputs; raises what the job is to be answered with."""
+        if job.image is None:
+            return [job.tensor[i:i + 1] for i in range(job.count)]
+        try:
+            image = preprocess.decode_bgr(job.image, job.name, self.max_pixels, classifier.contract["preprocess"])
+            return [classifier.preprocess(image)]
+        except preprocess.ImageError:
+            raise
+        except MemoryError:
+            raise preprocess.ImageTooLarge("%s: not enough memory to preprocess this image" % job.name) from None
+        except cv2.error as e:  # OpenCV refused the image (its limits, a damaged stream)
+            raise preprocess.ImageError("%s: OpenCV cannot process this image (%s)" % (job.name, one_line(e))) from None
+        except Exception as e:  # a bug of ours: this request fails, the worker goes on
+            raise WorkerFailure("preprocessing failed: %s" % one_line(e)) from None
 
     def _run(self, classifier, jobs):
         """Preprocesses and runs `jobs`; returns the classifier to go on with (a new one after a failure)."""
@@ -234,12 +337,9 @@ class ModelWorkers:
         ready, inputs = [], []
         for job in jobs:
             try:
-                if job.image is not None:
-                    inputs.append(classifier.preprocess(preprocess.decode_bgr(job.image, job.name, self.max_pixels)))
-                else:
-                    inputs += [job.tensor[i:i + 1] for i in range(job.count)]
+                inputs += self._preprocess(classifier, job)
                 ready.append(job)
-            except preprocess.ImageError as e:
+            except (preprocess.ImageError, WorkerFailure) as e:
                 job.future.set_exception(e)
         preprocessed = time.monotonic()
         if not ready:
@@ -248,7 +348,8 @@ class ModelWorkers:
             outputs = classifier.run_inputs(inputs)
         except Exception as e:  # Lite failed (ModelError) or worse: contain it to this batch
             for job in ready:
-                job.future.set_exception(WorkerFailure("%s: %s" % (type(e).__name__, e)))
+                job.future.set_exception(WorkerFailure("the model failed on this request (the worker's network "
+                                                       "was rebuilt): %s" % one_line(e)))
             self.observe("restart", 1)
             return self._new_classifier(share_with=None)
         done = time.monotonic()
