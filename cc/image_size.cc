@@ -37,13 +37,18 @@ bool IsStartOfFrame(uint32_t marker) {
   return marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
 }
 
+// Markers read before giving up on a header: the same cap as py/mgedeploy/image_size.py.
+constexpr int kMaxJpegMarkers = 1 << 16;
+
 Size JpegSize(const std::string& data) {
   size_t i = 2;
+  int markers = 0;
   while (i + 4 <= data.size()) {
+    if (++markers > kMaxJpegMarkers) return std::nullopt;
     if (Byte(data, i) != 0xFF) return std::nullopt;
     const uint32_t marker = Byte(data, i + 1);
-    if (marker == 0xFF) {  // fill byte
-      i += 1;
+    if (marker == 0xFF) {  // fill bytes: to the last 0xFF of the run, which starts the marker
+      while (i + 1 < data.size() && Byte(data, i + 1) == 0xFF) ++i;
       continue;
     }
     if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD9)) {  // markers without a length

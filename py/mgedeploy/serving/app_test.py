@@ -224,8 +224,10 @@ def test_readiness_is_false_while_a_model_has_no_live_worker(tmp_path):
     pool.instances[0].run_inputs = fails_once(Boom("gone"), pool.instances[0].run_inputs)
     assert request(app, "POST", "/v2/models/m/classify", content=open(testing.CAT, "rb").read()).status_code == 500
     deadline = time.monotonic() + 30
-    while pool._replacing and time.monotonic() < deadline:
+    while 0 not in pool.down and time.monotonic() < deadline:
         time.sleep(0.05)
+    assert "model file not found" in pool.down[0]
+    pool._threads[0].join(10)
     assert pool.live_workers() == 0
     assert request(app, "GET", "/v2/health/ready").status_code == 503
     assert request(app, "GET", "/v2/models/m/ready").json() == {"name": "m", "ready": False}

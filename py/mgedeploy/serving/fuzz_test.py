@@ -2,7 +2,8 @@
 infer JSON (structures near the real one and arbitrary JSON), /classify's raw and multipart bodies
 and its query. Whatever is generated, the answer is never a 5xx, and every error is one line of
 JSON. Derandomized with no example database: the same few thousand requests on every run, and
-nothing written outside the test's temp dir.
+nothing written outside the test's temp dir. No subnormal floats: importing megengine turns on
+flush-to-zero for the process, and hypothesis refuses to generate them then.
 """
 import asyncio
 import json
@@ -32,10 +33,10 @@ def send(method, path, **kwargs):
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False, allow_subnormal=False) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=8), inner, max_size=5),
     max_leaves=30)
-shapes = st.one_of(st.lists(st.one_of(st.integers(-3, 300), st.booleans(), st.floats(0, 5), st.text(max_size=2)),
+shapes = st.one_of(st.lists(st.one_of(st.integers(-3, 300), st.booleans(), st.floats(0, 5, allow_subnormal=False), st.text(max_size=2)),
                             max_size=5),
                    st.just([1, 3, 224, 224]), st.just([1]), st.just([2]), json_values)
 inputs = st.fixed_dictionaries(
@@ -43,7 +44,7 @@ inputs = st.fixed_dictionaries(
     optional={"name": st.sampled_from(["data", "image", "x", ""]) | json_values,
               "datatype": st.sampled_from(["FP32", "BYTES", "INT8", "fp32"]) | json_values,
               "shape": shapes,
-              "data": st.one_of(st.lists(st.floats(allow_nan=False, width=32), max_size=30),
+              "data": st.one_of(st.lists(st.floats(allow_nan=False, allow_subnormal=False, width=32), max_size=30),
                                 st.lists(st.text(alphabet="AZaz09+/=", max_size=40), max_size=4),
                                 json_values),
               "parameters": json_values})
@@ -76,7 +77,7 @@ def test_classify_raw_bodies_are_never_a_5xx(magic, rest, query):
 
 
 @FUZZ
-@given(st.binary(min_size=1, max_size=12).filter(lambda b: b"\r" not in b and b"\n" not in b),
+@given(st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=12).map(str.encode),
        st.lists(st.tuples(st.sampled_from(["image", "photo", ""]), st.sampled_from(MAGIC), st.binary(max_size=60)),
                 max_size=3),
        st.booleans())

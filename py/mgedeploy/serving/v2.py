@@ -204,7 +204,10 @@ def _numbers(name, text, expected, shape):
         start = end + 1
         if not piece.strip():
             continue
-        values = orjson.loads(b"[" + piece + b"]")
+        try:
+            values = orjson.loads(b"[" + piece + b"]")
+        except orjson.JSONDecodeError:  # valid JSON, so a number beyond a double (1e400)
+            raise HttpError(400, "input %r: values must be finite" % name) from None
         if count + len(values) > expected:
             raise HttpError(400, "input %r: more than %d values for shape %r" % (name, expected, shape))
         out[count:count + len(values)] = values

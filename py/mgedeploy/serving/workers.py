@@ -110,6 +110,7 @@ class ModelWorkers:
         self._service_s = 0.05  # running mean of one input's service time, for Retry-After
         self._in_flight = {}  # worker index -> the jobs it is running (answered if it crashes)
         self._replacing = set()  # worker indices whose replacement thread is starting
+        self.down = {}  # worker index -> why its replacement could not load (it stays down)
         self._threads = [threading.Thread(target=self._work, args=(i,), name="worker-%d" % i, daemon=True)
                          for i in range(0 if self.inline else workers)]
         if self.inline:
@@ -176,7 +177,7 @@ class ModelWorkers:
         if not self._accepting:
             return
         for index, thread in enumerate(self._threads):
-            if not thread.is_alive() and index not in self._replacing:
+            if not thread.is_alive() and index not in self._replacing and index not in self.down:
                 LOG.warning("worker %d of %s died unannounced; replacing it", index, self.model_path)
                 self._replace(index)
 
@@ -275,7 +276,8 @@ class ModelWorkers:
             try:
                 classifier = self._new_classifier(share_with=None)
             except Exception as e:  # the model cannot load any more: this worker stays down
-                LOG.error("worker %d of %s could not be replaced: %s", index, self.model_path, one_line(e))
+                self.down[index] = one_line(e)
+                LOG.error("worker %d of %s could not be replaced: %s", index, self.model_path, self.down[index])
                 return
             finally:
                 self._replacing.discard(index)
