@@ -308,6 +308,8 @@ EXPORT_ROWS = [
     ("output in a read-only directory", lambda t: ["--output", "/sys/megdeploy_test.mge"], 1, "cannot write"),
     ("missing sample image", lambda t: ["--image", os.path.join(t, "missing.jpg")], 1, "cannot read image"),
     ("HTML page as sample image", lambda t: ["--image", os.path.join(BAD, "page.html")], 1, "not an image"),
+    ("sample image resizing to 256x2560000", lambda t: ["--image", os.path.join(BAD, "strip1x10000.png")], 1,
+     "image is too elongated: 1x10000 pixels"),
     ("FIFO as sample image", lambda t: ["--image", os.mkfifo(os.path.join(t, "f.jpg")) or os.path.join(t, "f.jpg")],
      1, "not a regular file"),
     (".pth fragment as --weights", lambda t: ["--model", "snetv2_x100", "--weights", os.path.join(BAD, "weights.pth")],

@@ -155,7 +155,8 @@ def main(argv):
     image = paths.user_path(IMAGE.value) if IMAGE.value else paths.DEFAULT_IMAGE
     try:
         exporter.check_writable(output)
-        preprocess.read_bgr(image)  # a bad sample fails now, not after the model is built
+        # A bad sample fails now, not after the model is built (the budget too, for a built-in model).
+        preprocess.read_bgr(image, spec=None if own else preprocess.SPECS[name])
         if own:
             model, name, spec, names, record = user_model_parts()
         else:
