@@ -40,7 +40,7 @@ void CheckSize(long long width, long long height, const PreprocessSpec& spec, lo
                const std::string& name) {
   const auto problem = SizeProblem(width, height, spec.resize_short, max_pixels);
   if (!problem) return;
-  if (problem->rfind("image has no pixels", 0) == 0) throw ImageError(name + ": " + *problem);
+  if (width < 1 || height < 1) throw ImageError(name + ": " + *problem);
   throw ImageTooLarge(name + ": " + *problem);
 }
 

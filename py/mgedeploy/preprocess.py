@@ -71,7 +71,7 @@ def size_problem(width, height, resize_short, max_pixels):
     if width < 1 or height < 1:
         return "image has no pixels: %dx%d" % (width, height)
     if width * height > max_pixels:
-        return "image is too large: %dx%d pixels (the limit is %d; see --max_pixels)" % (width, height, max_pixels)
+        return _too_many_pixels(width, height, max_pixels)
     if width > OPENCV_MAX_SIDE or height > OPENCV_MAX_SIDE or width * height > OPENCV_MAX_PIXELS:
         return ("image is too large: %dx%d pixels (OpenCV decodes at most %d per side and %d in all)"
                 % (width, height, OPENCV_MAX_SIDE, OPENCV_MAX_PIXELS))
@@ -82,11 +82,15 @@ def size_problem(width, height, resize_short, max_pixels):
     return None
 
 
+def _too_many_pixels(width, height, max_pixels):
+    return "image is too large: %dx%d pixels (the limit is %d; see --max_pixels)" % (width, height, max_pixels)
+
+
 def check_size(width, height, spec, max_pixels, name):
     """Raises ImageTooLarge (or ImageError for no pixels) naming the image, per size_problem."""
     problem = size_problem(width, height, spec["resize_short"], max_pixels)
     if problem is not None:
-        raise (ImageError if problem.startswith("image has no pixels") else ImageTooLarge)("%s: %s" % (name, problem))
+        raise (ImageError if width < 1 or height < 1 else ImageTooLarge)("%s: %s" % (name, problem))
 
 
 def read_encoded(path):
@@ -118,12 +122,11 @@ def decode_bgr(raw, name, max_pixels=DEFAULT_MAX_PIXELS, spec=None):
         if spec is not None:
             check_size(size[0], size[1], spec, max_pixels, name)
         elif size[0] * size[1] > max_pixels:
-            raise ImageTooLarge("%s: image is too large: %dx%d pixels (the limit is %d; see --max_pixels)"
-                                % (name, size[0], size[1], max_pixels))
+            raise ImageTooLarge("%s: %s" % (name, _too_many_pixels(size[0], size[1], max_pixels)))
     try:
         image = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
     except cv2.error as e:  # a decoder that refuses by raising (its limits, a damaged stream)
-        raise ImageError("%s: not an image OpenCV can decode (%s)" % (name, _first_line(e))) from None
+        raise ImageError("%s: not an image OpenCV can decode (%s)" % (name, last_line(e)[:200])) from None
     if image is None:
         raise ImageError("%s: not an image OpenCV can decode" % name)
     if spec is not None:
@@ -131,9 +134,10 @@ def decode_bgr(raw, name, max_pixels=DEFAULT_MAX_PIXELS, spec=None):
     return image
 
 
-def _first_line(error):
+def last_line(error):
+    """An exception's last non-empty line (OpenCV's errors span several; the last says why)."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return lines[-1][:200] if lines else type(error).__name__
+    return lines[-1] if lines else type(error).__name__
 
 
 def read_bgr(path, max_pixels=DEFAULT_MAX_PIXELS, spec=None):

@@ -217,8 +217,9 @@ def make_app(models, settings):
             LOG.warning("%s %s from %s: %s", request.method, request.url.path, client_of(request), e)
             response = error(CLIENT_GONE, str(e))
         except Exception as e:  # a bug of ours: this request fails, the server goes on
-            LOG.error("%s %s: internal error: %s", request.method, request.url.path, workers_lib.one_line(e))
-            response = error(500, "internal error: %s" % workers_lib.one_line(e))
+            reason = workers_lib.one_line(e)
+            LOG.error("%s %s: internal error: %s", request.method, request.url.path, reason)
+            response = error(500, "internal error: %s" % reason)
         return answered(label, endpoint, started, response)
 
     def client_of(request):

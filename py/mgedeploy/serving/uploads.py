@@ -101,7 +101,7 @@ def check_image(data, max_pixels, spec, what="the body"):
         raise HttpError(400, "%s: damaged %s header" % (what, kind))
     problem = preprocess.size_problem(size[0], size[1], spec["resize_short"], max_pixels)
     if problem is not None:
-        raise HttpError(400 if problem.startswith("image has no pixels") else 413, "%s: %s" % (what, problem))
+        raise HttpError(400 if size[0] < 1 or size[1] < 1 else 413, "%s: %s" % (what, problem))
     if kind == "JPEG" and data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda"):
         raise HttpError(400, "%s: truncated JPEG (no end marker after its last scan)" % what)
     return data

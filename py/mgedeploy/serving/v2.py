@@ -60,10 +60,11 @@ CHUNK_BYTES = 256 << 10
 
 
 def parse_infer_body(body, contract, max_inputs, max_pixels):
-    """The raw JSON body -> (the request's small fields, kind, value) as parse_infer. Nothing in it
-    grows faster than the body: each field stays raw JSON (msgspec.Raw) until the declared shape
-    has been checked, and FP32 data is parsed by NumPy, not into one Python float per value
-    (orjson's list of 7.75M floats for a 31 MB body cost +294 MB)."""
+    """The raw JSON body -> (the request's small fields, kind, value): ("images", [bytes, ...]) or
+    ("tensor", float32 (n, C, H, W)). Nothing in it grows faster than the body: each field stays raw
+    JSON (msgspec.Raw) until the declared shape has been checked, and FP32 data is parsed a slice at
+    a time (_numbers), not into one list of Python floats (orjson's list of 7.75M floats for a
+    31 MB body cost +294 MB)."""
     try:
         request = _REQUEST.decode(body)
     except msgspec.ValidationError:
@@ -78,10 +79,9 @@ def parse_infer_body(body, contract, max_inputs, max_pixels):
     if raw_input is None:
         raise HttpError(400, "\"inputs\" must be a list of one input (%r or %r)"
                         % (contract["input"]["name"], IMAGE_INPUT))
-    tensor = {key: _small(getattr(raw_input, key), key) for key in ("name", "shape", "datatype")}
-    if raw_input.data:
-        tensor["data"] = raw_input.data
-    return (small,) + parse_infer(dict(small, inputs=[tensor]), contract, max_inputs, max_pixels)
+    _check_outputs(small["outputs"], contract)
+    name, shape, datatype = (_small(getattr(raw_input, key), key) for key in ("name", "shape", "datatype"))
+    return (small,) + _parse_input(name, shape, datatype, raw_input.data, contract, max_inputs, max_pixels)
 
 
 def _small(raw, what):
@@ -92,18 +92,9 @@ def _small(raw, what):
     return _ANY.decode(raw)
 
 
-def parse_infer(request, contract, max_inputs, max_pixels):
-    """A decoded JSON infer request -> ("images", [bytes, ...]) or ("tensor", float32 (n, C, H, W))."""
-    if not isinstance(request, dict):
-        raise HttpError(400, "the request must be a JSON object with \"inputs\"")
-    inputs = request.get("inputs")
-    if not isinstance(inputs, list) or len(inputs) != 1 or not isinstance(inputs[0], dict):
-        raise HttpError(400, "\"inputs\" must be a list of one input (%r or %r)"
-                        % (contract["input"]["name"], IMAGE_INPUT))
-    _check_outputs(request.get("outputs"), contract)
-    tensor = inputs[0]
-    name, shape, datatype = tensor.get("name"), tensor.get("shape"), tensor.get("datatype")
-    if "data" not in tensor:
+def _parse_input(name, shape, datatype, data, contract, max_inputs, max_pixels):
+    """The one input's decoded small fields and raw `data` -> (kind, value) as parse_infer_body."""
+    if not data:
         raise HttpError(400, "input %r has no \"data\"" % name)
     # bool is an int in Python: [true, 3, 224, 224] is not a shape.
     if not isinstance(shape, list) or not shape or not all(type(d) is int and d > 0 for d in shape):
@@ -114,11 +105,11 @@ def parse_infer(request, contract, max_inputs, max_pixels):
     if name == IMAGE_INPUT:
         if datatype != "BYTES":
             raise HttpError(400, "input %r: datatype must be BYTES, got %r" % (name, datatype))
-        return "images", _images(tensor["data"], shape, max_pixels, contract["preprocess"])
+        return "images", _images(data, shape, max_pixels, contract["preprocess"])
     if name == contract["input"]["name"]:
         if datatype != "FP32":
             raise HttpError(400, "input %r: datatype must be FP32, got %r" % (name, datatype))
-        return "tensor", _tensor(name, tensor["data"], shape, contract["input"]["shape"][1:])
+        return "tensor", _tensor(name, data, shape, contract["input"]["shape"][1:])
     raise HttpError(400, "unknown input %r: this model takes %r (FP32) or %r (BYTES)"
                     % (name, contract["input"]["name"], IMAGE_INPUT))
 
@@ -145,9 +136,8 @@ def _check_outputs(wanted, contract):
                                                                            contract["output"]["name"]))
 
 
-def _images(data, shape, max_pixels, spec):
-    if isinstance(data, msgspec.Raw):
-        data = _ANY.decode(data) if data else None  # base64 text: about the size of the body, once
+def _images(raw, shape, max_pixels, spec):
+    data = _ANY.decode(raw)  # base64 text: about the size of the body, once
     if len(shape) != 1:
         raise HttpError(400, "input %r: shape must be [n], got %r" % (IMAGE_INPUT, shape))
     if not isinstance(data, list) or len(data) != shape[0] or not all(isinstance(d, str) for d in data):
@@ -166,13 +156,7 @@ def _tensor(name, data, shape, chw):
     if len(shape) != 4 or shape[1:] != list(chw):
         raise HttpError(400, "input %r: shape must be [n, %d, %d, %d], got %r" % ((name,) + tuple(chw) + (shape,)))
     expected = int(np.prod(shape))
-    if isinstance(data, msgspec.Raw):
-        array = _numbers(name, bytes(data), expected, shape)
-    else:  # a decoded request (parse_infer called directly)
-        try:
-            array = np.asarray(data, dtype=np.float32)
-        except (TypeError, ValueError):
-            raise HttpError(400, "input %r: \"data\" must be numbers (flat or nested)" % name) from None
+    array = _numbers(name, bytes(data), expected, shape)
     if array.size != expected:
         raise HttpError(400, "input %r: %d values for shape %r (%d expected)" % (name, array.size, shape, expected))
     if not np.isfinite(array).all():

@@ -59,8 +59,8 @@ LOG = logging.getLogger("megdeploy.serve")
 
 def one_line(error):
     """`Type: message` on one line, at most 300 characters (OpenCV's errors span several lines)."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return ("%s: %s" % (type(error).__name__, lines[-1] if lines else ""))[:300]
+    message = preprocess.last_line(error) if str(error).strip() else ""
+    return ("%s: %s" % (type(error).__name__, message))[:300]
 
 
 class Job:
