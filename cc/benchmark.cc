@@ -157,7 +157,8 @@ int main(int argc, char** argv) {
           {"threads", threads}, {"batch", batch}, {"iters", iters}, {"warmup", warmup},
           {"load_ms", load_ms}, {"first_ms", first_ms}, {"min_ms", stats.min_ms},
           {"median_ms", stats.median_ms}, {"p90_ms", stats.p90_ms}, {"max_ms", stats.max_ms},
-          {"std_ms", stats.std_ms}, {"samples_ms", samples}, {"images_per_s", batch * 1e3 / stats.median_ms}};
+          {"std_ms", stats.std_ms}, {"samples_ms", samples}, {"images_per_s", batch * 1e3 / stats.median_ms},
+          {"xbyak_amd_fix", megdeploy::ApplyXbyakAmdFix()}};
       std::printf("%s\n", out.dump().c_str());
     } else {
       std::printf("model %s, Lite C++, %d thread(s), batch %zu, options %s\n", megdeploy::Shown(model_path).c_str(),

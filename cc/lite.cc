@@ -12,6 +12,7 @@
 
 #include "cc/captured_stderr.h"
 #include "cc/crash_guard.h"
+#include "third_party/megenginelite/xbyak_amd_fix.h"
 
 namespace megdeploy {
 namespace {
@@ -93,6 +94,16 @@ std::string LiteVersion() {
   return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
 }
 
+const std::string& ApplyXbyakAmdFix() {
+  // A function-local static: applied once, thread-safe, the first outcome kept.
+  static const std::string outcome = [] {
+    char reason[256] = {};
+    megdeploy_xbyak_amd_fix_apply(reason, sizeof reason);
+    return std::string(reason);
+  }();
+  return outcome;
+}
+
 TensorView::TensorView(LiteTensor handle, std::string name, std::string model_path)
     : handle_(handle), name_(std::move(name)), model_path_(std::move(model_path)) {}
 
@@ -145,6 +156,7 @@ Network::Network(const std::string& model_path, const LiteOptions& options, int 
     : model_path_(model_path), fast_run_cache_(options.fast_run_cache) {
   CheckModelFile(model_path);
   if (threads < 1) throw LiteError("threads must be at least 1, got " + std::to_string(threads));
+  ApplyXbyakAmdFix();  // before anything runs (xbyak_amd_fix.h says why)
   // The one place C++ turns LiteOptions into Lite's config (Python: lite/runner.py, lite_config).
   LiteConfig config = *default_config();
   config.options.weight_preprocess = options.weight_preprocess;

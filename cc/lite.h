@@ -87,6 +87,11 @@ class Network {
 // Lite's version, e.g. "1.13.0".
 std::string LiteVersion();
 
+// Applies the fix for oneDNN's exit on AMD CPUs (third_party/megenginelite/xbyak_amd_fix.h) on the
+// first call; every Network calls it before loading. Returns the first call's one-line outcome
+// (e.g. "applied: ..." or "not needed: ..."). Python's twin: mgedeploy.lite.xbyak_amd_fix.apply().
+const std::string& ApplyXbyakAmdFix();
+
 }  // namespace megdeploy
 
 #endif  // CC_LITE_H_

@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from mgedeploy.lite import crash_guard
+from mgedeploy.lite import crash_guard, xbyak_amd_fix
 from mgedeploy.lite.options import LiteOptions
 
 # Lite reads the whole model into memory: refuse what cannot be a sane model before it does.
@@ -57,6 +57,8 @@ def megenginelite():
     if _megenginelite is None:
         import megenginelite as lite
 
+        # Before any network runs (xbyak_amd_fix.py says why).
+        xbyak_amd_fix.apply()
         _megenginelite = lite
         for hook in ON_LOAD:
             hook(lite)

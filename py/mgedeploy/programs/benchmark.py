@@ -27,6 +27,7 @@ from absl import flags  # noqa: E402
 from mgedeploy import contract, preprocess  # noqa: E402
 from mgedeploy.cli import paths, progress, usage  # noqa: E402
 from mgedeploy.lite import options as lite_options  # noqa: E402
+from mgedeploy.lite import xbyak_amd_fix  # noqa: E402
 
 MODEL = flags.DEFINE_string("model", "efficientnet_lite0_deploy.mge", "The exported .mge model.", short_name="m")
 RUNTIME = flags.DEFINE_enum("runtime", "lite", ["lite", "eager", "onnxruntime"], "What runs the model.")
@@ -182,6 +183,8 @@ def main(argv):
               "threads": THREADS.value, "batch": shape[0], "iters": ITERS.value, "warmup": WARMUP.value,
               "load_ms": load_ms, "first_ms": first_ms, **summarise(samples), "samples_ms": samples}
     result["images_per_s"] = shape[0] * 1e3 / result["median_ms"]
+    if RUNTIME.value == "lite":
+        result["xbyak_amd_fix"] = xbyak_amd_fix.apply()[1]
     if JSON.value:
         print(json.dumps(result))
     else:
