@@ -112,8 +112,7 @@ Contract Check(const Json& json) {
   if ((color == "GRAY") != (contract.input_shape[1] == 1)) {
     Fail("preprocess.color", "GRAY needs 1 input channel, RGB and BGR need 3");
   }
-  contract.preprocess.rgb = color == "RGB";
-  contract.preprocess.gray = color == "GRAY";
+  contract.preprocess.color = color.get<std::string>();
   contract.preprocess.channels = static_cast<int>(contract.input_shape[1]);
   contract.preprocess.resize_short = PositiveInt(spec, "resize_short", "preprocess.");
   contract.preprocess.crop = PositiveInt(spec, "crop", "preprocess.");

@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cc/lite_options.h"
+#include "cc/lite/options.h"
 #include "cc/model_files.h"
 
 namespace megdeploy {
@@ -25,9 +25,10 @@ class ContractError : public std::runtime_error {
 };
 
 struct PreprocessSpec {
-  bool rgb = false;   // channel order fed to the model; images decode as BGR
-  bool gray = false;  // one channel, converted from BGR before resizing
-  int channels = 3;   // 3, or 1 for gray; mean and std hold this many values
+  // "RGB" or "BGR": the channel order fed to the model (images decode as BGR); "GRAY": one
+  // channel, converted from BGR before resizing. The contract's word, as Python keeps it.
+  std::string color = "BGR";
+  int channels = 3;  // 3, or 1 for GRAY; mean and std hold this many values
   int resize_short = 0;
   int crop = 0;
   std::array<float, 3> mean{};

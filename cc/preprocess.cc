@@ -11,7 +11,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "cc/captured_stderr.h"
+#include "cc/cli/captured_stderr.h"
 #include "cc/image_size.h"
 
 namespace megdeploy {
@@ -94,14 +94,14 @@ int CropOffset(int size, int crop) {
 
 std::vector<float> PreprocessBgr(const cv::Mat& bgr, const PreprocessSpec& spec) {
   cv::Mat source = bgr;
-  if (spec.gray) cv::cvtColor(bgr, source, cv::COLOR_BGR2GRAY);  // before resizing, as Python does
+  if (spec.color == "GRAY") cv::cvtColor(bgr, source, cv::COLOR_BGR2GRAY);  // before resizing, as Python does
   cv::Size size = ResizedSize(source.rows, source.cols, spec.resize_short);
   cv::Mat resized;
   cv::resize(source, resized, size, 0, 0, cv::INTER_LINEAR);
   const int crop = spec.crop;
   cv::Mat patch = resized(cv::Rect(CropOffset(size.width, crop), CropOffset(size.height, crop), crop, crop));
   const size_t plane = static_cast<size_t>(crop) * crop;
-  if (spec.gray) {
+  if (spec.color == "GRAY") {
     std::vector<float> out(plane);
     for (int y = 0; y < crop; ++y) {
       const uint8_t* row = patch.ptr<uint8_t>(y);
@@ -112,12 +112,13 @@ std::vector<float> PreprocessBgr(const cv::Mat& bgr, const PreprocessSpec& spec)
     return out;
   }
   std::vector<float> out(3 * plane);
+  const bool rgb = spec.color == "RGB";
   for (int y = 0; y < crop; ++y) {
     const cv::Vec3b* row = patch.ptr<cv::Vec3b>(y);
     for (int x = 0; x < crop; ++x) {
       for (int c = 0; c < 3; ++c) {
         // Output channel c takes BGR channel c, or 2 - c when the model wants RGB.
-        const float value = static_cast<float>(row[x][spec.rgb ? 2 - c : c]);
+        const float value = static_cast<float>(row[x][rgb ? 2 - c : c]);
         out[c * plane + static_cast<size_t>(y) * crop + x] = (value - spec.mean[c]) / spec.std[c];
       }
     }

@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
     for (int c = 0; c < 7; ++c) image.at<cv::Vec3b>(r, c) = cv::Vec3b(10 * r + c, 100, 200);
   }
   megdeploy::PreprocessSpec spec;
-  spec.rgb = true;
+  spec.color = "RGB";
   spec.resize_short = 4;
   spec.crop = 2;
   spec.mean = {1, 2, 3};
@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
   };
   Expect(out == want, "PreprocessBgr crop and normalisation by hand");
 
-  spec.rgb = false;
+  spec.color = "BGR";
   spec.mean = {0, 0, 0};
   spec.std = {1, 1, 1};
   out = megdeploy::PreprocessBgr(image, spec);

@@ -6,7 +6,7 @@ so the damaged bytes reach MegEngine Lite rather than being stopped by the contr
 Both CLIs run it in a subprocess with a timeout; each outcome is tallied as:
   clean_error   exit 1 with exactly one line on stderr
   crash_caught  a clean error from our crash guard: MegEngine crashed on the mutant, and the guard
-                (cc/crash_guard.cc) turned the signal into a one-line error and exit 1
+                (cc/cli/crash_guard.cc) turned the signal into a one-line error and exit 1
   valid_output  exit 0 with five tutorial lines (the damage hit weights, not structure)
   hang          no exit within the timeout
   signal        death by a signal (abort, segfault, ...)

@@ -11,7 +11,7 @@
  *
  * Call it after libmegengine_shared.so is loaded and before the first network runs (a preload
  * constructor runs too early). Thread-safe; a second call changes nothing. Shared by the C++
- * library (cc/lite.cc) and, through ctypes, the Python one (py/mgedeploy/lite/xbyak_amd_fix.py).
+ * library (cc/lite/runner.cc) and, through ctypes, the Python one (py/mgedeploy/lite/xbyak_amd_fix.py).
  */
 #ifndef THIRD_PARTY_MEGENGINELITE_XBYAK_AMD_FIX_H_
 #define THIRD_PARTY_MEGENGINELITE_XBYAK_AMD_FIX_H_

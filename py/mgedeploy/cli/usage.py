@@ -1,4 +1,4 @@
-"""One-line usage errors with exit status 2, in every program (as the C++ programs do, cc/cli.h),
+"""One-line usage errors with exit status 2, in every program (as the C++ programs do, cc/cli/program.h),
 instead of absl's usage dump."""
 import sys
 

@@ -1,7 +1,7 @@
 """Opt-in crash guard for programs: a MegEngine crash becomes a one-line error and exit status 1.
 
 MegEngine's model loader trusts the file: on some damaged models it dereferences garbage (SIGSEGV,
-found by //tests:fuzz_models). cc/crash_guard.cc (shared with the C++ programs, loaded here with
+found by //tests:fuzz_models). cc/cli/crash_guard.cc (shared with the C++ programs, loaded here with
 ctypes) installs signal handlers that print our message and `_exit(1)`.
 
 The library never enables it on its own: the handlers are process-wide and end the process, which
@@ -34,7 +34,7 @@ def enabled():
 @contextlib.contextmanager
 def guarded(message):
     """While inside, a crash in this thread prints `program: message (SIGNAL)` and exits 1 (only
-    when enable() was called; otherwise nothing happens). Per thread: see cc/crash_guard.h."""
+    when enable() was called; otherwise nothing happens). Per thread: see cc/cli/crash_guard.h."""
     if _library is None:
         yield
         return

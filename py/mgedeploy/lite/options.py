@@ -1,6 +1,6 @@
 """The one Python rule from a model contract's "lite" section to the options a network loads with.
 
-Mirrored in C++ by cc/lite_options.{h,cc} (same names: LiteOptions, options_for / OptionsFor,
+Mirrored in C++ by cc/lite/options.{h,cc} (same names: LiteOptions, options_for / OptionsFor,
 CHOICES, cpu_fingerprint / ThisCpu); //tests:contract_conformance_test holds both to one table.
 
 The contract's "lite" section is what export measured fastest and exact on the machine it ran on

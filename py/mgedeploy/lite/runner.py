@@ -22,7 +22,7 @@ class ModelError(RuntimeError):
 
 def check_model_file(path):
     """Fails early, with a clear reason, on what Lite would report confusingly or wait on forever
-    (a FIFO, /dev/zero). The same checks and words as CheckModelFile in cc/lite.cc."""
+    (a FIFO, /dev/zero). The same checks and words as CheckModelFile in cc/lite/runner.cc."""
     try:
         info = os.stat(path)
     except OSError as e:

@@ -1,4 +1,4 @@
-#include "cc/benchmark_stats.h"
+#include "cc/programs/benchmark_stats.h"
 
 #include <algorithm>
 #include <cmath>

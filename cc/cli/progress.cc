@@ -1,4 +1,4 @@
-#include "cc/progress.h"
+#include "cc/cli/progress.h"
 
 #include <unistd.h>
 

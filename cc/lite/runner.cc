@@ -1,4 +1,4 @@
-#include "cc/lite.h"
+#include "cc/lite/runner.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,8 +10,8 @@
 #include <cstring>
 #include <utility>
 
-#include "cc/captured_stderr.h"
-#include "cc/crash_guard.h"
+#include "cc/cli/captured_stderr.h"
+#include "cc/cli/crash_guard.h"
 #include "third_party/megenginelite/xbyak_amd_fix.h"
 
 namespace megdeploy {
@@ -49,14 +49,14 @@ void CheckModelFile(const std::string& path) {
     const std::string reason = errno == ENOENT  ? "model file not found"
                                : errno == ELOOP ? "symbolic link loop"
                                                 : std::strerror(errno);
-    throw LiteError(path + ": cannot open model: " + reason);
+    throw ModelError(path + ": cannot open model: " + reason);
   }
-  if (S_ISDIR(info.st_mode)) throw LiteError(path + ": is a directory, not a model file");
-  if (!S_ISREG(info.st_mode)) throw LiteError(path + ": cannot open model: not a regular file");
-  if (access(path.c_str(), R_OK) != 0) throw LiteError(path + ": cannot read model: permission denied");
-  if (info.st_size == 0) throw LiteError(path + ": model file is empty");
+  if (S_ISDIR(info.st_mode)) throw ModelError(path + ": is a directory, not a model file");
+  if (!S_ISREG(info.st_mode)) throw ModelError(path + ": cannot open model: not a regular file");
+  if (access(path.c_str(), R_OK) != 0) throw ModelError(path + ": cannot read model: permission denied");
+  if (info.st_size == 0) throw ModelError(path + ": model file is empty");
   if (info.st_size > kMaxModelBytes) {
-    throw LiteError(path + ": model file is too big (" + std::to_string(info.st_size) + " bytes; the limit is " +
+    throw ModelError(path + ": model file is too big (" + std::to_string(info.st_size) + " bytes; the limit is " +
                     std::to_string(kMaxModelBytes) + ")");
   }
 }
@@ -85,7 +85,7 @@ void CheckLite(int status, const std::string& context) {
   if (status == 0) return;
   std::string reason = LastError();
   LITE_clear_last_error();
-  throw LiteError(context + ": " + (reason.empty() ? "Lite reported a failure without a message" : reason));
+  throw ModelError(context + ": " + (reason.empty() ? "Lite reported a failure without a message" : reason));
 }
 
 std::string LiteVersion() {
@@ -127,11 +127,11 @@ size_t TensorView::ElementCount() const {
 void TensorView::CopyFrom(const std::vector<float>& values) {
   LiteLayout layout = Layout();
   if (layout.data_type != LITE_FLOAT) {
-    throw LiteError(model_path_ + ": tensor '" + name_ + "' is not float32");
+    throw ModelError(model_path_ + ": tensor '" + name_ + "' is not float32");
   }
   size_t count = ElementCount();
   if (values.size() != count) {
-    throw LiteError(model_path_ + ": tensor '" + name_ + "' holds " + std::to_string(count) +
+    throw ModelError(model_path_ + ": tensor '" + name_ + "' holds " + std::to_string(count) +
                     " values, given " + std::to_string(values.size()));
   }
   void* data = nullptr;
@@ -142,7 +142,7 @@ void TensorView::CopyFrom(const std::vector<float>& values) {
 std::vector<float> TensorView::ToVector() const {
   LiteLayout layout = Layout();
   if (layout.data_type != LITE_FLOAT) {
-    throw LiteError(model_path_ + ": tensor '" + name_ + "' is not float32");
+    throw ModelError(model_path_ + ": tensor '" + name_ + "' is not float32");
   }
   size_t bytes = 0;
   void* data = nullptr;
@@ -152,10 +152,10 @@ std::vector<float> TensorView::ToVector() const {
   return std::vector<float>(values, values + bytes / DataTypeSize(layout.data_type));
 }
 
-Network::Network(const std::string& model_path, const LiteOptions& options, int threads)
+LiteRunner::LiteRunner(const std::string& model_path, const LiteOptions& options, int threads)
     : model_path_(model_path), fast_run_cache_(options.fast_run_cache) {
   CheckModelFile(model_path);
-  if (threads < 1) throw LiteError("threads must be at least 1, got " + std::to_string(threads));
+  if (threads < 1) throw ModelError("threads must be at least 1, got " + std::to_string(threads));
   ApplyXbyakAmdFix();  // before anything runs (xbyak_amd_fix.h says why)
   // The one place C++ turns LiteOptions into Lite's config (Python: lite/runner.py, lite_config).
   LiteConfig config = *default_config();
@@ -210,7 +210,7 @@ Network::Network(const std::string& model_path, const LiteOptions& options, int 
       LITE_clear_last_error();
       if (reason.empty()) reason = LastLogLine(log);
       if (reason.empty()) reason = "not a model this Lite version can read (Lite gave no reason)";
-      throw LiteError(model_path + ": Lite cannot load the model: " + reason);
+      throw ModelError(model_path + ": Lite cannot load the model: " + reason);
     }
     std::fputs(log.c_str(), stderr);  // a successful load keeps whatever Lite had to say
   } catch (...) {
@@ -220,21 +220,21 @@ Network::Network(const std::string& model_path, const LiteOptions& options, int 
   }
 }
 
-void Network::SaveFastRunCache() {
+void LiteRunner::SaveFastRunCache() {
   if (fast_run_cache_.empty()) return;
   CheckLite(LITE_dump_persistent_cache(fast_run_cache_.c_str()), fast_run_cache_ + ": saving the fast-run cache");
 }
 
-Network::~Network() {
+LiteRunner::~LiteRunner() {
   if (handle_ != nullptr) LITE_destroy_network(handle_);
 }
 
-Network::Network(Network&& other) noexcept
+LiteRunner::LiteRunner(LiteRunner&& other) noexcept
     : handle_(std::exchange(other.handle_, nullptr)),
       model_path_(std::move(other.model_path_)),
       fast_run_cache_(std::move(other.fast_run_cache_)) {}
 
-Network& Network::operator=(Network&& other) noexcept {
+LiteRunner& LiteRunner::operator=(LiteRunner&& other) noexcept {
   if (this != &other) {
     if (handle_ != nullptr) LITE_destroy_network(handle_);
     handle_ = std::exchange(other.handle_, nullptr);
@@ -244,26 +244,26 @@ Network& Network::operator=(Network&& other) noexcept {
   return *this;
 }
 
-std::string Network::InputName(size_t index) const {
+std::string LiteRunner::InputName(size_t index) const {
   const char* name = nullptr;
   CheckLite(LITE_get_input_name(handle_, index, &name), model_path_ + ": input " + std::to_string(index));
   return name ? name : "";
 }
 
-std::string Network::OutputName(size_t index) const {
+std::string LiteRunner::OutputName(size_t index) const {
   const char* name = nullptr;
   CheckLite(LITE_get_output_name(handle_, index, &name), model_path_ + ": output " + std::to_string(index));
   return name ? name : "";
 }
 
-TensorView Network::Input(const std::string& name) {
+TensorView LiteRunner::Input(const std::string& name) {
   LiteTensor tensor = nullptr;
   CheckLite(LITE_get_io_tensor(handle_, name.c_str(), LITE_INPUT, &tensor),
             model_path_ + ": no input tensor '" + name + "'");
   return TensorView(tensor, name, model_path_);
 }
 
-TensorView Network::Output(size_t index) {
+TensorView LiteRunner::Output(size_t index) {
   std::string name = OutputName(index);
   LiteTensor tensor = nullptr;
   CheckLite(LITE_get_io_tensor(handle_, name.c_str(), LITE_OUTPUT, &tensor),
@@ -271,7 +271,7 @@ TensorView Network::Output(size_t index) {
   return TensorView(tensor, name, model_path_);
 }
 
-void Network::Forward() {
+void LiteRunner::Forward() {
   // A model that loaded can still be damaged in ways only running it shows.
   CrashGuard guard(std::string(program_invocation_short_name) + ": " + model_path_ +
                        ": Lite crashed while running the model: the file is damaged",

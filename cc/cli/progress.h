@@ -1,8 +1,8 @@
 // A one-line progress bar on stderr for long loops, drawn only on a terminal and only once the loop
 // has run for 3 s: benchmarks and inference in tests and pipes stay quiet. Hand-written (20 lines):
 // Debian packages no C++ progress-bar library; the Python programs use tqdm.
-#ifndef CC_PROGRESS_H_
-#define CC_PROGRESS_H_
+#ifndef CC_CLI_PROGRESS_H_
+#define CC_CLI_PROGRESS_H_
 
 #include <chrono>
 #include <string>
@@ -26,4 +26,4 @@ class Progress {
 
 }  // namespace megdeploy
 
-#endif  // CC_PROGRESS_H_
+#endif  // CC_CLI_PROGRESS_H_

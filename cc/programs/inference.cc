@@ -27,13 +27,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cc/cli.h"
+#include "cc/cli/program.h"
 #include "cc/contract.h"
 #include "cc/image_files.h"
-#include "cc/lite.h"
-#include "cc/lite_options.h"
+#include "cc/lite/runner.h"
+#include "cc/lite/options.h"
 #include "cc/preprocess.h"
-#include "cc/progress.h"
+#include "cc/cli/progress.h"
 
 namespace {
 
@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
   }
 
   megdeploy::Contract contract;
-  std::optional<megdeploy::Network> network;
+  std::optional<megdeploy::LiteRunner> network;
   std::string note;
   try {
     megdeploy::CheckModelFile(model_path);
@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
     megdeploy::ChosenOptions chosen = megdeploy::OptionsFor(contract.lite, model_path, choice);
     note = chosen.note;
     network.emplace(model_path, chosen.options, threads);
-  } catch (const std::exception& e) {  // ContractError, LiteError, or a read error, each one line
+  } catch (const std::exception& e) {  // ContractError, ModelError, or a read error, each one line
     std::fprintf(stderr, "inference: %s\n", e.what());
     return 1;
   }
@@ -185,13 +185,13 @@ int main(int argc, char** argv) {
         network->Forward();
         std::vector<float> output = network->Output(0).ToVector();
         if (output.size() != batch * classes) {
-          throw megdeploy::LiteError(model_path + ": output has " + std::to_string(output.size()) + " values for " +
+          throw megdeploy::ModelError(model_path + ": output has " + std::to_string(output.size()) + " values for " +
                                      std::to_string(batch) + " x " + std::to_string(classes) + " labels");
         }
         for (size_t k = 0; k < count; ++k) {
           probs[readable[first + k]].assign(output.begin() + k * classes, output.begin() + (k + 1) * classes);
         }
-      } catch (const std::exception& e) {  // LiteError: every image of the pass fails with it
+      } catch (const std::exception& e) {  // ModelError: every image of the pass fails with it
         for (size_t k = 0; k < count; ++k) errors[readable[first + k]] = e.what();
       }
     }

@@ -1,4 +1,4 @@
-#include "cc/crash_guard.h"
+#include "cc/cli/crash_guard.h"
 
 #include <signal.h>
 #include <sys/syscall.h>

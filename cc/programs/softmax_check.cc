@@ -8,8 +8,8 @@
 #include <random>
 #include <string>
 
-#include "cc/cli.h"
-#include "cc/lite.h"
+#include "cc/cli/program.h"
+#include "cc/lite/runner.h"
 
 namespace {
 
@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
   if (int status = megdeploy::ParseFlags(app, argc, argv); status >= 0) return status;
   LITE_set_log_level(LITE_LOG_ERROR);
   try {
-    megdeploy::Network network(megdeploy::UserPath(model), megdeploy::LiteOptions{}, threads);
+    megdeploy::LiteRunner network(megdeploy::UserPath(model), megdeploy::LiteOptions{}, threads);
     megdeploy::TensorView input = network.Input(network.InputName(0));
     std::mt19937 random(static_cast<unsigned>(seed));
     std::uniform_real_distribution<float> uniform(0.0f, 1.0f);

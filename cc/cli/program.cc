@@ -1,4 +1,4 @@
-#include "cc/cli.h"
+#include "cc/cli/program.h"
 
 #include <unistd.h>
 
@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <vector>
 
-#include "cc/lite.h"
+#include "cc/lite/runner.h"
 
 #ifndef MEGDEPLOY_VERSION
 #error "MEGDEPLOY_VERSION is set by cc/BUILD.bazel from //:version.bzl"

@@ -1,6 +1,6 @@
 // Latency statistics shared by the C++ benchmark: min / median / p90 / max / std in milliseconds.
-#ifndef CC_BENCHMARK_STATS_H_
-#define CC_BENCHMARK_STATS_H_
+#ifndef CC_PROGRAMS_BENCHMARK_STATS_H_
+#define CC_PROGRAMS_BENCHMARK_STATS_H_
 
 #include <vector>
 
@@ -16,4 +16,4 @@ LatencyStats Summarise(std::vector<double> samples_ms);
 
 }  // namespace megdeploy
 
-#endif  // CC_BENCHMARK_STATS_H_
+#endif  // CC_PROGRAMS_BENCHMARK_STATS_H_

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "cc/lite.h"
+#include "cc/lite/runner.h"
 
 namespace {
 
@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
   try {
     for (int cycle = 1; cycle <= kCycles; ++cycle) {
       {
-        megdeploy::Network network(argv[1], megdeploy::LiteOptions{});
+        megdeploy::LiteRunner network(argv[1], megdeploy::LiteOptions{});
         megdeploy::TensorView input = network.Input(network.InputName(0));
         input.CopyFrom(std::vector<float>(input.ElementCount(), 0.5f));
         network.Forward();

@@ -10,7 +10,7 @@
 //   megdeploy::Contract contract = megdeploy::ReadContract(model);
 //   megdeploy::ChosenOptions chosen = megdeploy::OptionsFor(contract.lite, model, "best");
 //   if (!chosen.note.empty()) std::fprintf(stderr, "note: %s\n", chosen.note.c_str());
-//   megdeploy::Network network(model, chosen.options, /*threads=*/1);
+//   megdeploy::LiteRunner network(model, chosen.options, /*threads=*/1);
 #ifndef CC_LITE_OPTIONS_H_
 #define CC_LITE_OPTIONS_H_
 

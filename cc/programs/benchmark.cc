@@ -20,13 +20,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cc/benchmark_stats.h"
-#include "cc/cli.h"
+#include "cc/programs/benchmark_stats.h"
+#include "cc/cli/program.h"
 #include "cc/contract.h"
-#include "cc/lite.h"
-#include "cc/lite_options.h"
+#include "cc/lite/runner.h"
+#include "cc/lite/options.h"
 #include "cc/preprocess.h"
-#include "cc/progress.h"
+#include "cc/cli/progress.h"
 
 namespace {
 
@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
     const megdeploy::Contract contract = megdeploy::ReadContract(model_path);
     const megdeploy::LiteOptions options = Apply(megdeploy::OptionsFor(contract.lite, model_path, choice).options, lite);
     auto load_start = Clock::now();
-    megdeploy::Network network(model_path, options, threads);
+    megdeploy::LiteRunner network(model_path, options, threads);
     const double load_ms = MillisecondsSince(load_start);
     megdeploy::TensorView input = network.Input(contract.input_name);
 

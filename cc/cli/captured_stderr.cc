@@ -1,4 +1,4 @@
-#include "cc/captured_stderr.h"
+#include "cc/cli/captured_stderr.h"
 
 #include <unistd.h>
 

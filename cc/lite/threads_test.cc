@@ -1,4 +1,4 @@
-// Four threads, each owning a Network on the same model, 50 runs each over the test photos, while a
+// Four threads, each owning a LiteRunner on the same model, 50 runs each over the test photos, while a
 // fifth thread keeps failing (loading random bytes: Lite refuses them, under the crash guard and
 // the stderr capture that every load arms). Every output must be bit-identical to the
 // single-thread result for that photo, every failure must be the expected one-line error, and
@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "cc/contract.h"
-#include "cc/crash_guard.h"
-#include "cc/lite.h"
+#include "cc/cli/crash_guard.h"
+#include "cc/lite/runner.h"
 #include "cc/preprocess.h"
 
 namespace {
@@ -35,7 +35,7 @@ std::pair<dev_t, ino_t> FileOf(int fd) {
   return {info.st_dev, info.st_ino};
 }
 
-std::vector<float> Classify(megdeploy::Network& network, const std::string& input_name, const std::vector<float>& input) {
+std::vector<float> Classify(megdeploy::LiteRunner& network, const std::string& input_name, const std::vector<float>& input) {
   network.Input(input_name).CopyFrom(input);
   network.Forward();
   return network.Output(0).ToVector();
@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   try {
     megdeploy::Contract contract = megdeploy::ReadContract(model);
     std::vector<std::vector<float>> inputs, expected;
-    megdeploy::Network reference(model, megdeploy::LiteOptions{});
+    megdeploy::LiteRunner reference(model, megdeploy::LiteOptions{});
     for (int i = 2; i < argc; ++i) {
       inputs.push_back(megdeploy::PreprocessBgr(megdeploy::ReadBgr(argv[i], contract.preprocess), contract.preprocess));
       expected.push_back(Classify(reference, contract.input_name, inputs.back()));
@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
     for (int t = 0; t < kThreads; ++t) {
       threads.emplace_back([&, t] {
         try {
-          megdeploy::Network network(model, megdeploy::LiteOptions{});
+          megdeploy::LiteRunner network(model, megdeploy::LiteOptions{});
           for (int i = 0; i < kRunsPerThread; ++i) {
             size_t photo = (t + i) % inputs.size();  // threads work on different photos at once
             std::vector<float> out = Classify(network, contract.input_name, inputs[photo]);
@@ -93,9 +93,9 @@ int main(int argc, char** argv) {
     threads.emplace_back([&] {
       for (int i = 0; i < kFailures; ++i) {
         try {
-          megdeploy::Network network(damaged, megdeploy::LiteOptions{});
+          megdeploy::LiteRunner network(damaged, megdeploy::LiteOptions{});
           unexpected = "random bytes loaded as a model";
-        } catch (const megdeploy::LiteError& e) {
+        } catch (const megdeploy::ModelError& e) {
           const std::string what = e.what();
           if (what.find("Lite cannot load the model") != std::string::npos && what.find('\n') == std::string::npos) {
             ++refused;

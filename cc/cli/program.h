@@ -7,8 +7,8 @@
 //   std::string model;
 //   app.add_option("model", model, "an exported .mge model")->required();
 //   if (int status = megdeploy::ParseFlags(app, argc, argv); status >= 0) return status;
-#ifndef CC_CLI_H_
-#define CC_CLI_H_
+#ifndef CC_CLI_PROGRAM_H_
+#define CC_CLI_PROGRAM_H_
 
 #include <string>
 
@@ -38,4 +38,4 @@ std::string RunfilesPath(const std::string& argv0, const std::string& repo_relat
 
 }  // namespace megdeploy
 
-#endif  // CC_CLI_H_
+#endif  // CC_CLI_PROGRAM_H_

@@ -1,4 +1,4 @@
-#include "cc/lite_options.h"
+#include "cc/lite/options.h"
 
 #include <unistd.h>
 

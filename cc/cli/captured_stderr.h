@@ -6,8 +6,8 @@
 // process-wide (recursive) lock from construction to Release(), and a second thread's capture waits
 // for it. Otherwise two overlapping captures would restore each other's temp file as stderr for
 // good. Keep captured scopes short (a model load).
-#ifndef CC_CAPTURED_STDERR_H_
-#define CC_CAPTURED_STDERR_H_
+#ifndef CC_CLI_CAPTURED_STDERR_H_
+#define CC_CLI_CAPTURED_STDERR_H_
 
 #include <cstdio>
 #include <mutex>
@@ -35,4 +35,4 @@ class CapturedStderr {
 
 }  // namespace megdeploy
 
-#endif  // CC_CAPTURED_STDERR_H_
+#endif  // CC_CLI_CAPTURED_STDERR_H_

@@ -12,8 +12,8 @@
 // The process cannot continue after such a crash, so this is for programs, not long-lived
 // servers: they should load untrusted models in a child process. The C functions serve the Python
 // side through ctypes (py/mgedeploy/lite/crash_guard.py).
-#ifndef CC_CRASH_GUARD_H_
-#define CC_CRASH_GUARD_H_
+#ifndef CC_CLI_CRASH_GUARD_H_
+#define CC_CLI_CRASH_GUARD_H_
 
 #include <string>
 
@@ -39,4 +39,4 @@ class CrashGuard {
 
 }  // namespace megdeploy
 
-#endif  // CC_CRASH_GUARD_H_
+#endif  // CC_CLI_CRASH_GUARD_H_
