@@ -8,7 +8,6 @@
 #include <regex>
 #include <sstream>
 
-#include "cc/sha256.h"
 
 namespace megdeploy {
 namespace {
@@ -219,21 +218,15 @@ Contract LoadContract(const std::string& path) {
   return ValidateContract(json, path);
 }
 
-Contract ReadContract(const std::string& model_path) {
-  const std::string path = ContractPathFor(model_path);
+Contract ReadContract(const ModelFile& model) {
+  const std::string path = ContractPathFor(model.path);
   Contract contract = LoadContract(path);
-  std::string model;
-  try {
-    model = ReadFile(model_path, "model");
-  } catch (const std::runtime_error& e) {
-    throw ContractError(e.what());
-  }
-  if (model.size() != contract.mge_size || Sha256Hex(model) != contract.mge_sha256) {
-    const std::string why = model.size() != contract.mge_size
-                                ? std::to_string(model.size()) + " bytes, contract says " +
-                                      std::to_string(contract.mge_size)
+  const size_t size = model.bytes->size();
+  if (size != contract.mge_size || model.sha256 != contract.mge_sha256) {
+    const std::string why = size != contract.mge_size
+                                ? std::to_string(size) + " bytes, contract says " + std::to_string(contract.mge_size)
                                 : std::string("same size, but its SHA-256 differs");
-    throw ContractError(model_path + ": the model file does not match its contract " + path + " (" + why +
+    throw ContractError(model.path + ": the model file does not match its contract " + path + " (" + why +
                         "): re-export, or copy the two files together");
   }
   return contract;

@@ -54,9 +54,10 @@ Contract ValidateContract(const nlohmann::json& json, const std::string& path);
 // Reads and validates a contract file (not yet checked against its model).
 Contract LoadContract(const std::string& path);
 
-// The contract of `model_path`, validated, and the model file's size and SHA-256 checked against
-// the ones recorded at export. Throws ContractError naming the file and the problem.
-Contract ReadContract(const std::string& model_path);
+// The contract beside `model`, validated, and the model's size and SHA-256 (as it was read, see
+// ReadModelFile) checked against the ones recorded at export. Throws ContractError naming the
+// file and the problem.
+Contract ReadContract(const ModelFile& model);
 
 }  // namespace megdeploy
 

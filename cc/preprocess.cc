@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <cfenv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -11,7 +10,6 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "cc/cli/captured_stderr.h"
 #include "cc/image_size.h"
 
 namespace megdeploy {
@@ -62,19 +60,24 @@ cv::Mat ReadBgr(const std::string& path, const PreprocessSpec& spec, long long m
     throw ImageError(e.what());
   }
   if (raw.empty()) throw ImageError(path + ": cannot read image: the file is empty");
+  return DecodeBgr(raw, path, spec, max_pixels);
+}
+
+cv::Mat DecodeBgr(const std::string& raw, const std::string& name, const PreprocessSpec& spec, long long max_pixels) {
+  if (raw.empty()) throw ImageError(name + ": cannot read image: the file is empty");
   const auto size = ImageSize(raw);
-  if (size) CheckSize(size->first, size->second, spec, max_pixels, path);
+  if (size) CheckSize(size->first, size->second, spec, max_pixels, name);
+  // Decoders complain about damaged files on fd 2 (libpng, libjpeg), as they do under Python's
+  // cv2: programs filter that (cc/cli/quiet.h); the library leaves fd 2 alone.
   cv::Mat image;
-  CapturedStderr decoder_log;  // libpng / libjpeg complain on stderr about damaged files
   try {
-    image = cv::imdecode(cv::Mat(1, static_cast<int>(raw.size()), CV_8UC1, raw.data()), cv::IMREAD_COLOR);
+    image = cv::imdecode(cv::Mat(1, static_cast<int>(raw.size()), CV_8UC1, const_cast<char*>(raw.data())),
+                         cv::IMREAD_COLOR);
   } catch (const cv::Exception&) {
     image.release();  // a decoder that throws instead of returning empty: same answer
   }
-  std::string log = decoder_log.Release();
-  if (image.empty()) throw ImageError(path + ": not an image OpenCV can decode");
-  std::fputs(log.c_str(), stderr);  // a decoded image keeps the decoder's warnings, as Python does
-  CheckSize(image.cols, image.rows, spec, max_pixels, path);
+  if (image.empty()) throw ImageError(name + ": not an image OpenCV can decode");
+  CheckSize(image.cols, image.rows, spec, max_pixels, name);
   return image;
 }
 
@@ -86,10 +89,12 @@ cv::Size ResizedSize(int height, int width, int resize_short) {
 }
 
 int CropOffset(int size, int crop) {
-  // std::nearbyint rounds half to even in the default rounding mode, like Python's round();
-  // std::round would send 2.5 to 3 and shift the crop by a pixel.
-  std::fesetround(FE_TONEAREST);
-  return static_cast<int>(std::nearbyint((size - crop) / 2.0));
+  // Python's round() sends halves to the even neighbour (std::round would send 2.5 to 3 and shift
+  // the crop by a pixel). In integers, so that no FPU rounding mode is read or set.
+  const int difference = size - crop;
+  const int low = difference >= 0 ? difference / 2 : -((1 - difference) / 2);  // floor(difference / 2)
+  if (difference - 2 * low == 0) return low;  // no half
+  return low % 2 == 0 ? low : low + 1;
 }
 
 std::vector<float> PreprocessBgr(const cv::Mat& bgr, const PreprocessSpec& spec) {

@@ -51,6 +51,10 @@ void CheckSize(long long width, long long height, const PreprocessSpec& spec, lo
 // formats whose header is not read). Throws ImageError naming the file.
 cv::Mat ReadBgr(const std::string& path, const PreprocessSpec& spec, long long max_pixels = kDefaultMaxPixels);
 
+// The same for an encoded image in memory (`name` names it in errors: "bytes", an upload's name).
+cv::Mat DecodeBgr(const std::string& raw, const std::string& name, const PreprocessSpec& spec,
+                  long long max_pixels = kDefaultMaxPixels);
+
 // (height, width) after scaling the shorter side to resize_short: the long side is
 // int(resize_short * long / short), computed in double as Python does.
 cv::Size ResizedSize(int height, int width, int resize_short);

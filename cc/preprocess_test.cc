@@ -2,6 +2,7 @@
 // and the processing budget against the shared table (argv[1]: testdata/image_budget_cases.json).
 #include "cc/preprocess.h"
 
+#include <cfenv>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -57,6 +58,15 @@ int main(int argc, char** argv) {
   Expect(CropOffset(384, 224) == 80, "CropOffset(384) = 80");
   Expect(CropOffset(229, 224) == 2, "CropOffset(229) = round(2.5) = 2, half to even");
   Expect(CropOffset(231, 224) == 4, "CropOffset(231) = round(3.5) = 4, half to even");
+  // Python's round() of (size - crop) / 2 for every difference in -9..9, under a rounding mode
+  // that is not the default: the answer does not depend on it, and the mode is left as it was.
+  std::fesetround(FE_UPWARD);
+  bool all_half_even = true;
+  const int python_round[19] = {-4, -4, -4, -3, -2, -2, -2, -1, 0, 0, 0, 1, 2, 2, 2, 3, 4, 4, 4};  // Python 3
+  for (int d = -9; d <= 9; ++d) all_half_even &= CropOffset(224 + d, 224) == python_round[d + 9];
+  Expect(all_half_even, "CropOffset matches Python's round() for differences -9..9");
+  Expect(std::fegetround() == FE_UPWARD, "CropOffset leaves the caller's rounding mode alone");
+  std::fesetround(FE_TONEAREST);
 
   // 4x7 BGR image: B = 10 * row + col, G = 100, R = 200; resize_short 4 keeps it; the 2x2 crop
   // starts at row 1, col int(round(2.5)) = 2.

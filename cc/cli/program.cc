@@ -1,5 +1,6 @@
 #include "cc/cli/program.h"
 
+#include <errno.h>  // program_invocation_short_name
 #include <unistd.h>
 
 #include <climits>
@@ -8,6 +9,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "cc/cli/quiet.h"
 #include "cc/lite/runner.h"
 
 #ifndef MEGDEPLOY_VERSION
@@ -30,7 +32,8 @@ bool Exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
 
 bool StartsWith(const std::string& text, const std::string& prefix) { return text.compare(0, prefix.size(), prefix) == 0; }
 
-std::string g_argv0;  // set by ParseFlags: where the runfiles are
+std::string g_argv0;    // set by ParseFlags: where the runfiles are
+std::string g_program;  // set by ParseFlags: the name in our one-line errors
 
 // This repository's files in the program's runfiles (Python's paths.REPO_ROOT), or "".
 std::string RunfilesRoot() {
@@ -56,7 +59,9 @@ std::string VersionText(const std::string& program) {
 }
 
 int ParseFlags(CLI::App& app, int argc, char** argv) {
+  quiet::Install();
   g_argv0 = argv[0];
+  g_program = app.get_name();
   bool version = false;
   app.add_flag("--version", version, "print our version and Lite's, then exit");
   try {
@@ -82,9 +87,18 @@ int ParseFlags(CLI::App& app, int argc, char** argv) {
 }
 
 int UsageError(const std::string& program, const std::string& message) {
-  std::fprintf(stderr, "%s: %s (see --help)\n", program.c_str(), message.c_str());
+  std::fprintf(quiet::RealStderr(), "%s: %s (see --help)\n", program.c_str(), message.c_str());
+  quiet::DropNativeOutput();
   return 2;
 }
+
+int Fail(const std::string& program, const std::string& message) {
+  std::fprintf(quiet::RealStderr(), "%s: %s\n", program.c_str(), message.c_str());
+  quiet::DropNativeOutput();
+  return 1;
+}
+
+std::string ProgramName() { return g_program.empty() ? std::string(program_invocation_short_name) : g_program; }
 
 std::string UserPath(const std::string& path) {
   // Normalised lexically, as Python's os.path.normpath does ("./a/../b.jpg" -> "b.jpg").

@@ -5,7 +5,6 @@
 #include <fstream>
 
 #include "cc/model_files.h"
-#include "cc/sha256.h"
 
 namespace megdeploy {
 namespace {

@@ -1,17 +1,8 @@
 #include "cc/lite/runner.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <errno.h>  // program_invocation_short_name
-
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <utility>
 
-#include "cc/cli/captured_stderr.h"
-#include "cc/cli/crash_guard.h"
 #include "third_party/megenginelite/xbyak_amd_fix.h"
 
 namespace megdeploy {
@@ -27,39 +18,7 @@ std::string LastError() {
   return message;
 }
 
-// The last non-empty line of a log, without Lite's "LITE[ERR] <time>" prefix.
-std::string LastLogLine(const std::string& log) {
-  std::string line;
-  size_t start = 0;
-  while (start < log.size()) {
-    size_t end = log.find('\n', start);
-    if (end == std::string::npos) end = log.size();
-    if (end > start) line = log.substr(start, end - start);
-    start = end + 1;
-  }
-  size_t marker = line.find("Lite exception: ");
-  return marker == std::string::npos ? line : line.substr(marker + 16);
-}
-
 }  // namespace
-
-void CheckModelFile(const std::string& path) {
-  struct stat info;
-  if (stat(path.c_str(), &info) != 0) {
-    const std::string reason = errno == ENOENT  ? "model file not found"
-                               : errno == ELOOP ? "symbolic link loop"
-                                                : std::strerror(errno);
-    throw ModelError(path + ": cannot open model: " + reason);
-  }
-  if (S_ISDIR(info.st_mode)) throw ModelError(path + ": is a directory, not a model file");
-  if (!S_ISREG(info.st_mode)) throw ModelError(path + ": cannot open model: not a regular file");
-  if (access(path.c_str(), R_OK) != 0) throw ModelError(path + ": cannot read model: permission denied");
-  if (info.st_size == 0) throw ModelError(path + ": model file is empty");
-  if (info.st_size > kMaxModelBytes) {
-    throw ModelError(path + ": model file is too big (" + std::to_string(info.st_size) + " bytes; the limit is " +
-                    std::to_string(kMaxModelBytes) + ")");
-  }
-}
 
 namespace {
 
@@ -153,8 +112,10 @@ std::vector<float> TensorView::ToVector() const {
 }
 
 LiteRunner::LiteRunner(const std::string& model_path, const LiteOptions& options, int threads)
-    : model_path_(model_path), fast_run_cache_(options.fast_run_cache) {
-  CheckModelFile(model_path);
+    : LiteRunner(ReadModelFile(model_path), options, threads) {}
+
+LiteRunner::LiteRunner(const ModelFile& model, const LiteOptions& options, int threads)
+    : model_path_(model.path), fast_run_cache_(options.fast_run_cache), bytes_(model.bytes) {
   if (threads < 1) throw ModelError("threads must be at least 1, got " + std::to_string(threads));
   ApplyXbyakAmdFix();  // before anything runs (xbyak_amd_fix.h says why)
   // The one place C++ turns LiteOptions into Lite's config (Python: lite/runner.py, lite_config).
@@ -164,55 +125,34 @@ LiteRunner::LiteRunner(const std::string& model_path, const LiteOptions& options
   config.options.comp_node_seq_record_level = options.record_level;
   config.options.enable_nchw44 = options.nchw44;
   config.options.enable_nchw88 = options.nchw88;
-  CheckLite(LITE_make_network(&handle_, config, *default_network_io()), model_path + ": creating a network");
+  CheckLite(LITE_make_network(&handle_, config, *default_network_io()), model_path_ + ": creating a network");
   try {
     CheckLite(LITE_set_cpu_threads_number(handle_, static_cast<size_t>(threads)),
-              model_path + ": setting " + std::to_string(threads) + " threads");
+              model_path_ + ": setting " + std::to_string(threads) + " threads");
     if (!options.fast_run_cache.empty()) {
       // A missing file starts an empty cache: the first run profiles and SaveFastRunCache writes it.
-      CapturedStderr captured;
-      int status;
-      {
-        CrashGuard guard(std::string(program_invocation_short_name) + ": " + options.fast_run_cache +
-                             ": Lite crashed while reading the fast-run cache: the file is damaged",
-                         captured.real_fd());
-        status = LITE_set_persistent_cache(options.fast_run_cache.c_str(), 0);
-      }
-      captured.Release();
-      CheckLite(status, options.fast_run_cache + ": fast-run cache");
+      CheckLite(LITE_set_persistent_cache(options.fast_run_cache.c_str(), 0), options.fast_run_cache + ": fast-run cache");
     }
     if (options.layout_transform) {
-      CheckLite(LITE_enable_global_layout_transform(handle_), model_path + ": global layout transform");
+      CheckLite(LITE_enable_global_layout_transform(handle_), model_path_ + ": global layout transform");
     }
     if (options.fast_run) {
       CheckLite(LITE_set_network_algo_policy(
                     handle_, static_cast<LiteAlgoSelectStrategy>(LITE_ALGO_PROFILE | LITE_ALGO_REPRODUCIBLE)),
-                model_path + ": fast-run policy");
+                model_path_ + ": fast-run policy");
     }
     if (!options.profile_json.empty()) {
       CheckLite(LITE_enable_profile_performance(handle_, options.profile_json.c_str()),
-                model_path + ": enabling the profile");
+                model_path_ + ": enabling the profile");
     }
-    // Lite logs its own copy of a load error ("LITE[ERR] ... Lite exception: ...") on stderr,
-    // which would make our one-line error two lines; and when LITE_get_last_error() comes back
-    // empty, that log is the only reason we get.
-    CapturedStderr captured;
-    int status;
-    {
-      CrashGuard guard(std::string(program_invocation_short_name) + ": " + model_path +
-                           ": Lite crashed while loading the model: the file is damaged or not a MegEngine model",
-                       captured.real_fd());
-      status = LITE_load_model_from_path(handle_, model_path.c_str());
-    }
-    std::string log = captured.Release();
-    if (status != 0) {
+    // The bytes that were read (and, by the caller, checked against the contract): Lite does
+    // not read the file again. It keeps using them ("managed by user"), so bytes_ lives as long.
+    if (LITE_load_model_from_mem(handle_, const_cast<char*>(bytes_->data()), bytes_->size()) != 0) {
       std::string reason = LastError();
       LITE_clear_last_error();
-      if (reason.empty()) reason = LastLogLine(log);
       if (reason.empty()) reason = "not a model this Lite version can read (Lite gave no reason)";
-      throw ModelError(model_path + ": Lite cannot load the model: " + reason);
+      throw ModelError(model_path_ + ": Lite cannot load the model: " + reason);
     }
-    std::fputs(log.c_str(), stderr);  // a successful load keeps whatever Lite had to say
   } catch (...) {
     LITE_destroy_network(handle_);
     handle_ = nullptr;
@@ -232,7 +172,8 @@ LiteRunner::~LiteRunner() {
 LiteRunner::LiteRunner(LiteRunner&& other) noexcept
     : handle_(std::exchange(other.handle_, nullptr)),
       model_path_(std::move(other.model_path_)),
-      fast_run_cache_(std::move(other.fast_run_cache_)) {}
+      fast_run_cache_(std::move(other.fast_run_cache_)),
+      bytes_(std::move(other.bytes_)) {}
 
 LiteRunner& LiteRunner::operator=(LiteRunner&& other) noexcept {
   if (this != &other) {
@@ -240,6 +181,7 @@ LiteRunner& LiteRunner::operator=(LiteRunner&& other) noexcept {
     handle_ = std::exchange(other.handle_, nullptr);
     model_path_ = std::move(other.model_path_);
     fast_run_cache_ = std::move(other.fast_run_cache_);
+    bytes_ = std::move(other.bytes_);
   }
   return *this;
 }
@@ -272,12 +214,14 @@ TensorView LiteRunner::Output(size_t index) {
 }
 
 void LiteRunner::Forward() {
-  // A model that loaded can still be damaged in ways only running it shows.
-  CrashGuard guard(std::string(program_invocation_short_name) + ": " + model_path_ +
-                       ": Lite crashed while running the model: the file is damaged",
-                   2);
   CheckLite(LITE_forward(handle_), model_path_ + ": forward");
   CheckLite(LITE_wait(handle_), model_path_ + ": wait");
+}
+
+std::vector<float> LiteRunner::Run(const std::string& input_name, const std::vector<float>& input) {
+  Input(input_name).CopyFrom(input);
+  Forward();
+  return Output(0).ToVector();
 }
 
 }  // namespace megdeploy

@@ -2,42 +2,29 @@
 //
 // Every LITE_* call is checked; a failure throws ModelError carrying Lite's own message plus our
 // context (which call, which file, which tensor). A LiteRunner owns its handle and destroys it on every
-// path, including exceptions. Example:
+// path, including exceptions. It writes nothing to stderr and arms nothing process-wide: a
+// program that wants Lite's own log filtered or a crash turned into one line does that itself
+// (cc/cli/). The twin of py/mgedeploy/lite/runner.py. Example:
 //
-//   megdeploy::LiteRunner net("model.mge", megdeploy::LiteOptions{}, /*threads=*/2);
-//   net.Input("data").CopyFrom(pixels);
-//   net.Forward();
-//   std::vector<float> probs = net.Output(0).ToVector();
+//   megdeploy::LiteRunner runner("model.mge", megdeploy::LiteOptions{}, /*threads=*/2);
+//   std::vector<float> probs = runner.Run("data", pixels);
 #ifndef CC_LITE_RUNNER_H_
 #define CC_LITE_RUNNER_H_
 
 #include <cstddef>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "cc/lite/options.h"
+#include "cc/model_files.h"
 #include "lite_c/lite_c.h"
 
 namespace megdeploy {
 
-// A failed Lite call or an unusable model; what() is one line.
-class ModelError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
 // Throws ModelError("<context>: <Lite's message>") when status is non-zero.
 void CheckLite(int status, const std::string& context);
-
-// Throws ModelError naming the file if it is missing, a symbolic link loop, a directory, not a
-// regular file (a FIFO would block, /dev/zero never ends), unreadable, empty or over kMaxModelBytes:
-// what Lite would otherwise report confusingly, or not at all. The same checks and words as
-// check_model_file in py/mgedeploy/lite/runner.py.
-void CheckModelFile(const std::string& path);
-
-// Lite reads the whole model into memory: refuse what cannot be a sane model before it does.
-constexpr long long kMaxModelBytes = 1LL << 30;
 
 // A view of a tensor owned by a LiteRunner; valid while the LiteRunner lives.
 class TensorView {
@@ -59,8 +46,11 @@ class TensorView {
 
 class LiteRunner {
  public:
-  // Loads `model_path` with `options` and `threads` CPU threads; throws ModelError naming the file
-  // and the reason. Not for several threads at once: give each thread its own LiteRunner.
+  // Loads the model from the bytes that were read (ReadModelFile: one read, hashed; check them
+  // against the contract first) with `options` and `threads` CPU threads; throws ModelError
+  // naming the file and the reason. Not for several threads at once: give each thread its own.
+  LiteRunner(const ModelFile& model, const LiteOptions& options, int threads = 1);
+  // The same, reading the file first (for models without a contract).
   LiteRunner(const std::string& model_path, const LiteOptions& options, int threads = 1);
   ~LiteRunner();
   LiteRunner(const LiteRunner&) = delete;
@@ -74,6 +64,8 @@ class LiteRunner {
   TensorView Output(size_t index);
   // Runs the model and waits for it.
   void Forward();
+  // Copies `input` into the input `input_name`, runs, and returns output 0.
+  std::vector<float> Run(const std::string& input_name, const std::vector<float>& input);
   // Saves fast-run results to options.fast_run_cache (call after running: the runs profile).
   void SaveFastRunCache();
   const std::string& model_path() const { return model_path_; }
@@ -82,6 +74,7 @@ class LiteRunner {
   LiteNetwork handle_ = nullptr;
   std::string model_path_;
   std::string fast_run_cache_;
+  std::shared_ptr<const std::string> bytes_;  // Lite uses them after loading
 };
 
 // Lite's version, e.g. "1.13.0".

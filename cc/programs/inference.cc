@@ -20,20 +20,17 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
-#include <numeric>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "cc/classifier.h"
 #include "cc/cli/program.h"
-#include "cc/contract.h"
-#include "cc/image_files.h"
-#include "cc/lite/runner.h"
-#include "cc/lite/options.h"
-#include "cc/preprocess.h"
 #include "cc/cli/progress.h"
+#include "cc/cli/quiet.h"
+#include "cc/image_files.h"
 
 namespace {
 
@@ -49,13 +46,11 @@ std::string JsonValue(const nlohmann::json& value) {
   return value.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);  // a file name need not be UTF-8
 }
 
-std::string JsonLine(const std::string& model, const std::string& image, const std::vector<size_t>& order,
-                     const std::vector<float>& probs, const std::vector<std::string>& labels) {
+std::string JsonLine(const std::string& model, const std::string& image, const std::vector<megdeploy::TopClass>& top) {
   std::string line = "{\"model\": " + JsonValue(model) + ", \"image\": " + JsonValue(image) + ", \"top\": [";
-  for (size_t r = 0; r < order.size(); ++r) {
-    size_t i = order[r];
-    line += (r ? ", " : "") + std::string("{\"index\": ") + std::to_string(i) + ", \"name\": " +
-            JsonValue(labels[i]) + ", \"probability\": " + JsonValue(static_cast<double>(probs[i])) + "}";
+  for (size_t r = 0; r < top.size(); ++r) {
+    line += (r ? ", " : "") + std::string("{\"index\": ") + std::to_string(top[r].index) + ", \"name\": " +
+            JsonValue(top[r].name) + ", \"probability\": " + JsonValue(top[r].probability) + "}";
   }
   return line + "]}";
 }
@@ -112,115 +107,80 @@ int main(int argc, char** argv) {
   if (images.empty()) {
     std::string fallback = megdeploy::RunfilesPath(argv[0], "testdata/cat.jpg");
     if (fallback.empty()) {
-      std::fprintf(stderr, "inference: no image given and the embedded testdata/cat.jpg is not in the runfiles\n");
-      return 2;
+      return megdeploy::UsageError("inference", "no image given and the embedded testdata/cat.jpg is not in the runfiles");
     }
     images.emplace_back(fallback, "testdata/cat.jpg");
   }
 
-  megdeploy::Contract contract;
-  std::optional<megdeploy::LiteRunner> network;
-  std::string note;
+  std::optional<megdeploy::Classifier> classifier;
   try {
-    megdeploy::CheckModelFile(model_path);
-    contract = megdeploy::ReadContract(model_path);
-    if (static_cast<size_t>(topk) > contract.labels.size()) {
-      return megdeploy::UsageError("inference", "--topk " + std::to_string(topk) + " is more than the model's " +
-                                                    std::to_string(contract.labels.size()) + " classes");
-    }
-    megdeploy::ChosenOptions chosen = megdeploy::OptionsFor(contract.lite, model_path, choice);
-    note = chosen.note;
-    network.emplace(model_path, chosen.options, threads);
-  } catch (const std::exception& e) {  // ContractError, ModelError, or a read error, each one line
-    std::fprintf(stderr, "inference: %s\n", e.what());
-    return 1;
+    // Lite reads the model (and a recorded fast-run cache) here; a crash in it is one line.
+    megdeploy::Guarded(model_path + ": Lite crashed while loading the model or its fast-run cache: the file is "
+                                    "damaged or not a MegEngine model",
+                       [&] { classifier.emplace(model_path, threads, choice, max_pixels); });
+  } catch (const std::exception& e) {  // ContractError, ModelError, each one line
+    return megdeploy::Fail("inference", e.what());
   }
-
+  if (static_cast<size_t>(topk) > classifier->labels().size()) {
+    return megdeploy::UsageError("inference", "--topk " + std::to_string(topk) + " is more than the model's " +
+                                                  std::to_string(classifier->labels().size()) + " classes");
+  }
+  std::FILE* err = megdeploy::quiet::RealStderr();
   // Only once the model loaded: a failure stays a single line.
-  if (!note.empty()) std::fprintf(stderr, "note: %s\n", note.c_str());
-  if (!contract.meaningful_weights) {
-    std::fprintf(stderr, "WARNING: %s has random weights (tests and benchmarks only): its classes mean nothing.\n",
+  if (!classifier->note().empty()) std::fprintf(err, "note: %s\n", classifier->note().c_str());
+  if (classifier->random_weights()) {
+    std::fprintf(err, "WARNING: %s has random weights (tests and benchmarks only): its classes mean nothing.\n",
                  megdeploy::Shown(model_path).c_str());
   }
-  const size_t batch = contract.input_shape[0];  // images per forward pass (export --batch)
-  const size_t classes = contract.labels.size();
   int failures = 0;
   long done = 0;
   megdeploy::Progress progress(static_cast<long>(images.size()), "images");
   // Groups of a few forward passes, as //py:inference reads them: results stream, memory stays bounded.
-  for (size_t start = 0; start < images.size(); start += 4 * batch) {
-    const size_t end = std::min(images.size(), start + 4 * batch);
-    std::vector<std::string> errors(end - start);
-    std::vector<std::vector<float>> probs(end - start);
-    std::vector<size_t> readable;  // indexes into this group
-    std::vector<float> inputs;
-    for (size_t i = start; i < end; ++i) {
-      try {
-        if (std::find(empty_folders.begin(), empty_folders.end(), images[i].first) != empty_folders.end()) {
-          throw megdeploy::ImageError(images[i].first + ": " + megdeploy::kNoImages);
-        }
-        std::vector<float> input =
-            megdeploy::PreprocessBgr(megdeploy::ReadBgr(images[i].first, contract.preprocess, max_pixels), contract.preprocess);
-        if (!dump_input.empty()) {
-          std::ofstream(megdeploy::UserPath(dump_input), std::ios::binary)
-              .write(reinterpret_cast<const char*>(input.data()), input.size() * sizeof(float));
-        }
-        inputs.insert(inputs.end(), input.begin(), input.end());
-        readable.push_back(i - start);
-      } catch (const std::exception& e) {  // ImageError, one line
-        errors[i - start] = e.what();
+  const size_t group_size = 4 * classifier->batch();
+  for (size_t start = 0; start < images.size(); start += group_size) {
+    const size_t end = std::min(images.size(), start + group_size);
+    std::vector<std::string> group;
+    for (size_t i = start; i < end; ++i) group.push_back(images[i].first);
+    std::vector<megdeploy::Prepared> prepared = classifier->Prepare(group);
+    for (size_t k = 0; k < group.size(); ++k) {
+      if (std::find(empty_folders.begin(), empty_folders.end(), group[k]) != empty_folders.end()) {
+        prepared[k] = {{}, group[k] + ": " + megdeploy::kNoImages};
+      } else if (!dump_input.empty() && prepared[k].error.empty()) {
+        std::ofstream(megdeploy::UserPath(dump_input), std::ios::binary)
+            .write(reinterpret_cast<const char*>(prepared[k].input.data()), prepared[k].input.size() * sizeof(float));
       }
     }
-    const size_t per_image = readable.empty() ? 0 : inputs.size() / readable.size();
-    for (size_t first = 0; first < readable.size(); first += batch) {
-      const size_t count = std::min(batch, readable.size() - first);
-      // A last partial group is padded with copies of its last input; their outputs are dropped.
-      std::vector<float> group(inputs.begin() + first * per_image, inputs.begin() + (first + count) * per_image);
-      for (size_t pad = count; pad < batch; ++pad) {
-        group.insert(group.end(), inputs.begin() + (first + count - 1) * per_image,
-                     inputs.begin() + (first + count) * per_image);
-      }
-      try {
-        network->Input(contract.input_name).CopyFrom(group);
-        network->Forward();
-        std::vector<float> output = network->Output(0).ToVector();
-        if (output.size() != batch * classes) {
-          throw megdeploy::ModelError(model_path + ": output has " + std::to_string(output.size()) + " values for " +
-                                     std::to_string(batch) + " x " + std::to_string(classes) + " labels");
-        }
-        for (size_t k = 0; k < count; ++k) {
-          probs[readable[first + k]].assign(output.begin() + k * classes, output.begin() + (k + 1) * classes);
-        }
-      } catch (const std::exception& e) {  // ModelError: every image of the pass fails with it
-        for (size_t k = 0; k < count; ++k) errors[readable[first + k]] = e.what();
+    std::vector<megdeploy::Result> results(group.size());
+    try {
+      results = megdeploy::Guarded(model_path + ": Lite crashed while running the model: the file is damaged",
+                                   [&] { return classifier->ClassifyPrepared(group, prepared, topk); });
+    } catch (const std::exception& e) {  // ModelError: every image of the group fails with it
+      for (size_t k = 0; k < group.size(); ++k) {
+        results[k] = {std::nullopt, prepared[k].error.empty() ? e.what() : prepared[k].error};
       }
     }
-    for (size_t i = start; i < end; ++i) {
+    for (size_t k = 0; k < group.size(); ++k) {
       progress.Update(++done);
-      const std::string& shown = images[i].second;
-      if (!errors[i - start].empty()) {
+      const std::string& shown = images[start + k].second;
+      const megdeploy::Result& result = results[k];
+      if (!result.record) {
         ++failures;
         if (json) {  // the failure takes the image's place in the stream
-          std::printf("{\"image\": %s, \"error\": %s}\n", JsonValue(shown).c_str(),
-                      JsonValue(errors[i - start]).c_str());
+          std::printf("{\"image\": %s, \"error\": %s}\n", JsonValue(shown).c_str(), JsonValue(result.error).c_str());
+          std::fflush(stdout);
+          megdeploy::quiet::DropNativeOutput();
         } else {
-          std::fprintf(stderr, "inference: %s\n", errors[i - start].c_str());
+          megdeploy::Fail("inference", result.error);
         }
         continue;
       }
-      const std::vector<float>& p = probs[i - start];
-      // Highest first; ties keep the lower index, as NumPy's stable argsort of -p does.
-      std::vector<size_t> order(p.size());
-      std::iota(order.begin(), order.end(), 0);
-      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return p[a] > p[b]; });
-      order.resize(static_cast<size_t>(topk));
       if (json) {
-        std::printf("%s\n", JsonLine(megdeploy::Shown(model_path), shown, order, p, contract.labels).c_str());
+        std::printf("%s\n", JsonLine(megdeploy::Shown(model_path), shown, result.record->top).c_str());
         continue;
       }
       if (images.size() > 1) std::printf("image: %s\n", shown.c_str());
-      for (size_t r = 0; r < order.size(); ++r) {
-        std::printf("%s\n", FormatLine(r, contract.labels[order[r]], p[order[r]]).c_str());
+      for (size_t r = 0; r < result.record->top.size(); ++r) {
+        std::printf("%s\n", FormatLine(r, result.record->top[r].name, result.record->top[r].probability).c_str());
       }
     }
   }

@@ -16,6 +16,9 @@ namespace {
 // float32 sums of 1000 probabilities drift by ~1e-7 each; 1e-4 still catches a wrong graph.
 constexpr double kSumTolerance = 1e-4;
 
+// Runs the model once on the seeded input and checks the sum; returns the exit status.
+int Check(const std::string& model, int threads, unsigned seed);
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -29,8 +32,16 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "seed of the uniform [0, 1) random input (default 0)");
   if (int status = megdeploy::ParseFlags(app, argc, argv); status >= 0) return status;
   LITE_set_log_level(LITE_LOG_ERROR);
+  const std::string model_path = megdeploy::UserPath(model);
+  return megdeploy::Guarded(model_path + ": Lite crashed while loading or running the model: the file is damaged",
+                            [&] { return Check(model_path, threads, seed); });
+}
+
+namespace {
+
+int Check(const std::string& model, int threads, unsigned seed) {
   try {
-    megdeploy::LiteRunner network(megdeploy::UserPath(model), megdeploy::LiteOptions{}, threads);
+    megdeploy::LiteRunner network(model, megdeploy::LiteOptions{}, threads);
     megdeploy::TensorView input = network.Input(network.InputName(0));
     std::mt19937 random(static_cast<unsigned>(seed));
     std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
@@ -48,13 +59,14 @@ int main(int argc, char** argv) {
     std::printf("SUM = %.6f\nMAX = %.6f (index %zu of %zu)\n", sum, output.empty() ? 0.0 : output[argmax],
                 argmax, output.size());
     if (!(std::fabs(sum - 1.0) <= kSumTolerance)) {
-      std::fprintf(stderr, "softmax_check: %s: output sums to %.6f, not 1 (tolerance %g)\n", model.c_str(), sum,
-                   kSumTolerance);
-      return 1;
+      char why[128];
+      std::snprintf(why, sizeof why, "output sums to %.6f, not 1 (tolerance %g)", sum, kSumTolerance);
+      return megdeploy::Fail("softmax_check", model + ": " + why);
     }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "softmax_check: %s\n", e.what());
-    return 1;
+    return megdeploy::Fail("softmax_check", e.what());
   }
   return 0;
 }
+
+}  // namespace
