@@ -6,8 +6,9 @@
         print(record["image"], record["top"][0]["name"])
 
 Each record is what `//py:inference --json` prints: {"model", "image", "top": [{"index", "name",
-"probability"}, ...]}. The model's contract (`<model>.json`) must be beside it; it is checked
-(SHA-256) before Lite reads the model, which is what protects an application from a damaged copy
+"probability"}, ...]}. The model's contract (`<model>.json`) must be beside it; the model is read
+once, its SHA-256 checked against the contract, and Lite loads exactly those bytes: that is what
+protects an application from a damaged copy
 (the crash guard is for programs only: lite/crash_guard.py says why).
 A Classifier is not for several threads at once: give each thread its own.
 """
@@ -15,11 +16,11 @@ import os
 
 import numpy as np
 
-from mgedeploy import contract, preprocess
+from mgedeploy import contract, model_files, preprocess
 from mgedeploy.lite import options as lite_options
 from mgedeploy.lite import runner as lite_runner
 
-ModelError = lite_runner.ModelError
+ModelError = model_files.ModelError
 ContractError = contract.ContractError
 ImageError = preprocess.ImageError
 SettingsError = lite_options.SettingsError
@@ -41,13 +42,14 @@ class Classifier:
     def __init__(self, model_path, threads=1, lite_options="best", max_pixels=preprocess.DEFAULT_MAX_PIXELS,
                  share_weights_with=None):
         self.model_path = os.fspath(model_path)
-        lite_runner.check_model_file(self.model_path)
-        self.contract = contract.read(self.model_path)
+        # One read: the bytes hashed for the contract are the bytes Lite loads.
+        model = model_files.read_model_file(self.model_path)
+        self.contract = contract.read(self.model_path, model)
         self.labels = self.contract["labels"]
         self.max_pixels = max_pixels
         options, self.note = lite_options_for(self.contract, self.model_path, lite_options)
         self.runner = lite_runner.LiteRunner(
-            self.model_path, self.contract["input"]["name"], threads=threads, options=options,
+            model, self.contract["input"]["name"], threads=threads, options=options,
             share_weights_with=share_weights_with.runner if share_weights_with else None)
 
     @property
@@ -124,8 +126,8 @@ class Classifier:
 def check_model(model_path):
     """What the Classifier checks before Lite reads anything (the file, its contract, the digest),
     without loading Lite: raises ModelError or ContractError, one line naming the file."""
-    lite_runner.check_model_file(os.fspath(model_path))
-    return contract.read(os.fspath(model_path))
+    model = model_files.read_model_file(os.fspath(model_path))
+    return contract.read(model.path, model)
 
 
 def lite_options_for(info, model_path, choice):

@@ -218,15 +218,19 @@ def load(path):
     return validate(info, path)
 
 
-def read(model_path):
-    """Returns the contract of `model_path`, validated and checked against the model file."""
+def read(model_path, model=None):
+    """Returns the contract of `model_path`, validated and checked against the model: the bytes
+    already read (`model`, a model_files.ModelFile: no second read), else the file."""
     path = path_for(model_path)
     info = load(path)
-    try:
-        size = os.path.getsize(model_path)
-        digest = file_digest(model_path)
-    except OSError as e:
-        raise ContractError("%s: cannot read model: %s" % (model_path, e.strerror or e)) from e
+    if model is not None:
+        size, digest = len(model.data), model.sha256
+    else:
+        try:
+            size = os.path.getsize(model_path)
+            digest = file_digest(model_path)
+        except OSError as e:
+            raise ContractError("%s: cannot read model: %s" % (model_path, e.strerror or e)) from e
     expected = info["mge_file"]
     if size != expected["size"] or digest != expected["sha256"]:
         why = ("%d bytes, contract says %d" % (size, expected["size"]) if size != expected["size"]

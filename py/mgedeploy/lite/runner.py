@@ -1,48 +1,19 @@
 """Runs an exported `.mge` with megenginelite: load once, run many inputs.
 
-Knows nothing about contracts or images: give it a model path, the input name and LiteOptions
-(options.py turns a contract into those). The Classifier (classifier.py) builds on it.
+Knows nothing about contracts or images: give it a model (a path, or the bytes read and checked by
+model_files.read_model_file), the input name and LiteOptions (options.py turns a contract into those). The Classifier (classifier.py) builds on it.
 """
-import errno
-import stat
-import os
+import io
 
 import numpy as np
 
+from mgedeploy import model_files
 from mgedeploy.lite import crash_guard, xbyak_amd_fix
 from mgedeploy.lite.options import LiteOptions
 
-# Lite reads the whole model into memory: refuse what cannot be a sane model before it does.
-MAX_MODEL_BYTES = 1 << 30
-
-
-class ModelError(RuntimeError):
-    """The model could not be loaded or run; the message names the file."""
-
-
-def check_model_file(path):
-    """Fails early, with a clear reason, on what Lite would report confusingly or wait on forever
-    (a FIFO, /dev/zero). The same checks and words as CheckModelFile in cc/lite/runner.cc."""
-    try:
-        info = os.stat(path)
-    except OSError as e:
-        if e.errno == errno.ENOENT:
-            raise ModelError("%s: cannot open model: model file not found" % path) from None
-        if e.errno == errno.ELOOP:
-            raise ModelError("%s: cannot open model: symbolic link loop" % path) from None
-        raise ModelError("%s: cannot open model: %s" % (path, e.strerror or e)) from None
-
-    if stat.S_ISDIR(info.st_mode):
-        raise ModelError("%s: is a directory, not a model file" % path)
-    if not stat.S_ISREG(info.st_mode):
-        raise ModelError("%s: cannot open model: not a regular file" % path)
-    if not os.access(path, os.R_OK):
-        raise ModelError("%s: cannot read model: permission denied" % path)
-    if info.st_size == 0:
-        raise ModelError("%s: model file is empty" % path)
-    if info.st_size > MAX_MODEL_BYTES:
-        raise ModelError("%s: model file is too big (%d bytes; the limit is %d)" % (path, info.st_size,
-                                                                                   MAX_MODEL_BYTES))
+# Re-exported: the runner's errors and checks are the model file's (model_files.py).
+ModelError = model_files.ModelError
+check_model_file = model_files.check_model_file
 
 
 # Called with the megenginelite module when it is first loaded (programs set its log level there).
@@ -80,11 +51,14 @@ class LiteRunner:
     """One Lite network. Not for several threads at once: give each thread its own runner
     (share_weights_with=another runner of the same model keeps one copy of the weights)."""
 
-    def __init__(self, model_path, input_name, threads=1, options=None, share_weights_with=None):
-        self.model_path = model_path
+    def __init__(self, model, input_name, threads=1, options=None, share_weights_with=None):
+        """model: a path, or a model_files.ModelFile already read (and checked against its
+        contract): Lite loads exactly those bytes, without reading the file again."""
+        if share_weights_with is None and not isinstance(model, model_files.ModelFile):
+            model = model_files.read_model_file(model)
+        model_path = self.model_path = model.path if isinstance(model, model_files.ModelFile) else model
         self.input_name = input_name
         self.options = options or LiteOptions()
-        check_model_file(model_path)
         lite = megenginelite()
         self.network = lite.LiteNetwork(config=lite_config(self.options))
         # Must be set before load: Lite sizes its thread pool while loading.
@@ -112,7 +86,8 @@ class LiteRunner:
                     # Another runner's loaded graph and weights, with this network's own options.
                     self.network.share_weights_with(share_weights_with.network)
                 else:
-                    self.network.load(model_path)
+                    # megenginelite takes bytes as a reader; it keeps its copy for Lite to use.
+                    self.network.load(io.BufferedReader(io.BytesIO(model.data)))
         except Exception as e:  # megenginelite raises RuntimeError with Lite's message
             raise ModelError("%s: Lite cannot load the model: %s" % (model_path, first_line(e))) from e
         self.output_name = self.network.get_output_name(0)
