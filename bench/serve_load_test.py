@@ -1,6 +1,6 @@
 """//bench:serve_load end to end, short: every phase runs (baseline, a few low-load pairs, one
 capacity round, one rate, overload, the bad-upload corpus once) against the real server, and the
-report holds what the README quotes."""
+report holds what docs/serving.md quotes."""
 import json
 import os
 import subprocess

@@ -1,6 +1,6 @@
 """mgedeploy: export MegEngine classifiers to `.mge` and run them with MegEngine Lite.
 
-The public API (see the README, "Python API"):
+The public API (see the README, "Use it from your application"):
 
     from mgedeploy import Classifier, export
     export(my_module, "my_model.mge", {"color": "GRAY", "resize_short": 28, "crop": 28,

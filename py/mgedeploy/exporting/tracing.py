@@ -4,7 +4,7 @@ import megengine.functional as F
 from megengine.jit import trace
 
 INPUT_NAME = "data"
-# trace.dump options, measured by //py:dump_options_benchmark (README, "Dump options"):
+# trace.dump options, measured by //bench:dump_options (docs/speed.md, "Export: dump options and model forms"):
 # optimize_for_inference halves Lite's latency; fusing conv+bias+ReLU is exact and 1-3 % faster.
 DUMP_OPTIONS = {"optimize_for_inference": True, "enable_fuse_conv_bias_nonlinearity": True}
 

@@ -3,7 +3,7 @@
 Two candidates (options.CANDIDATES), both with weight preprocessing and a recorded kernel sequence (record level 1):
 - "nchw":   NCHW layout with fast-run kernels (searched once, saved to `<model>.fastrun`);
 - "nchw88": the x86 NCHW88 layout with Lite's heuristic kernels.
-Which wins depends on the model (measured, README "Speed": NCHW88 takes EfficientNet-Lite0 from
+Which wins depends on the model (measured, docs/speed.md: NCHW88 takes EfficientNet-Lite0 from
 ~19 to ~13 ms but ShuffleNetV2 from ~8 to ~16 ms on this machine kind), so both are timed. NCHW88
 convolutions can reach oneDNN JIT kernels that, on some CPUs (seen: AMD Zen 4 with AVX-512), exit
 from a worker thread ("bad err=45 in Xbyak::Error") and then deadlock, so every candidate runs in

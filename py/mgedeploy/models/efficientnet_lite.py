@@ -2,9 +2,9 @@
 
 No squeeze-excite, ReLU6 everywhere, BN eps 1e-3, TensorFlow "SAME" padding. Attribute names are the
 `efficientnet_pytorch` keys without their leading underscores (`_blocks.3._bn1` -> `blocks.3.bn1`),
-so `weights.py` maps the packaged `.pth` by a rename and a reshape.
+so `weights/pth_reader.py` and `weights/sources.py` map the packaged `.pth` by a rename and a reshape.
 
-Two things are written the way they are for MegEngine 1.13, both measured (README, "Speed"):
+Two things are written the way they are for MegEngine 1.13, both measured (docs/speed.md):
 - ReLU6 is `min(relu(x), 6)`: `F.clip(x, 0, 6)` dumps a wrong upper bound and Lite then outputs
   zeros; `F.relu6` dumps as two elementwise passes after each convolution, while a plain ReLU fuses
   into the convolution's kernel, leaving one pass (Lite's elementwise time halves; same values).
@@ -35,7 +35,7 @@ def relu6(x):
     return F.minimum(F.relu(x), 6.0)
 
 
-# The forms measured on the way to the deployed one (//bench:speed_path; README, "Speed"). All
+# The forms measured on the way to the deployed one (//bench:speed_path; docs/speed.md). All
 # compute the same function; build() uses the first of each.
 RELU6_FORMS = {"min_relu": relu6, "relu6": F.relu6}
 PADDING_FORMS = ("concat", "pad_op")

@@ -1,6 +1,6 @@
 """EfficientNet-Lite0 as post-training-quantised int8 for Lite, built from the float model's weights.
 
-A lossy variant, measured by //bench:int8 (README, "Speed"); never mixed with the fp32 model.
+A lossy variant, measured by //bench:int8 (docs/speed.md); never mixed with the fp32 model.
 MegEngine quantises fused modules, so each convolution + BN (+ ReLU) becomes a ConvBn2d /
 ConvBnRelu2d, residual additions an Elemwise("ADD"), and the input passes a QuantStub. Three choices:
 - ReLU6 has no quantised form: ConvBnRelu2d applies the ReLU and the activation range is capped at

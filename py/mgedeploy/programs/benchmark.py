@@ -2,7 +2,7 @@
 
 The flags are those of //cc:benchmark. For `eager` and `onnxruntime` the model is rebuilt from the
 `.mge`'s contract (same definition, same weights): ONNX Runtime runs a graph built op by op from
-it (onnx_export.py) with every graph optimisation on.
+it (onnx_peer/graph.py) with every graph optimisation on.
 
 Lite runs with the model's best settings (the contract's, as the inference programs) unless
 `--lite_options default`; the explicit Lite flags are added on top of that base.
