@@ -6,6 +6,7 @@ within 1e-5 (the same float32 kernels, only reordered by Lite's graph optimisati
 import json
 import os
 
+import cv2
 import numpy as np
 import pytest
 
@@ -84,7 +85,15 @@ def test_python_api_export_is_the_same(exported, tmp_path):
     kind, model, model_py = exported
     _, spec, labels, _ = own_models.MODELS[kind]
     out = str(tmp_path / "api.mge")
-    export(user_model.load_module(model_py, "build"), out, spec, labels=labels, lite_settings="none", say=lambda _: None)
+    lines = []
+    export(user_model.load_module(model_py, "build"), out, spec, labels=labels, lite_settings="none", say=lines.append)
+    # The default sample is random pixels; a photo given as an array is named as one.
+    assert lines[0] == "Eager MegEngine on random pixels:"
+    photo = cv2.imread(IMAGES[0])
+    again = []
+    export(user_model.load_module(model_py, "build"), str(tmp_path / "photo.mge"), spec, labels=labels,
+           sample_image=photo, lite_settings="none", say=again.append)
+    assert again[0] == "Eager MegEngine on the sample array (%dx%d):" % (photo.shape[1], photo.shape[0])
     a, b = Classifier(model, lite_options="default"), Classifier(out)
     for image in IMAGES:
         assert np.abs(a.probabilities(image) - b.probabilities(image)).max() <= TOLERANCE

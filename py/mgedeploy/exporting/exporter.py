@@ -93,28 +93,31 @@ def export(module, output, preprocess_spec, labels=None, sample_image=None, name
     name = name or os.path.splitext(os.path.basename(output))[0]
     shape = input_shape_for(preprocess_spec)
     check_preprocess(preprocess_spec, shape, "preprocess")
-    if sample_image is None:
+    random_sample = sample_image is None
+    if random_sample:
         sample_image = np.random.default_rng(0).integers(0, 256, (shape[2], shape[3], 3), dtype=np.uint8)
     module.eval()
     if labels is None:
         labels = [str(i) for i in range(class_count(module, preprocess_spec, name))]
     return export_model(module, output, name, preprocess_spec, list(labels), {"source": "python", "meaningful": True},
-                        sample_image, lite_settings=lite_settings, say=say)
+                        sample_image, lite_settings=lite_settings, say=say,
+                        sample_name="random pixels" if random_sample else None)
 
 
 def export_model(model, output, name, spec, class_names, weights_record, sample_image, lite_settings="auto",
-                 say=print, shown=str, batch=1):
+                 say=print, shown=str, batch=1, sample_name=None):
     """Exports `model` (an eval-mode megengine Module with its weights) to `output`.
 
     spec: the preprocessing (preprocess.SPECS entry); class_names: one per output; weights_record:
     the contract's "weights" section; sample_image: a path or a uint8 BGR array; lite_settings:
     tuning.MODES ("auto" times the candidates). batch: the images per forward pass the dumped graph
     takes (Lite fixes the input shape at load when it records the kernel sequence).
-    say: where progress lines go; shown: how paths are shown in them."""
+    say: where progress lines go; shown: how paths are shown in them; sample_name: what the
+    progress lines call an array sample (default: "the sample array (WxH)")."""
     check_writable(output)
     if isinstance(sample_image, np.ndarray):
         sample = preprocess.preprocess_bgr(sample_image, spec)
-        sample_image = "random pixels" if sample_image.dtype == np.uint8 else "an array"
+        sample_image = sample_name or "the sample array (%dx%d)" % (sample_image.shape[1], sample_image.shape[0])
     else:
         sample = preprocess.load(sample_image, spec)
     sample = np.ascontiguousarray(np.repeat(sample, batch, axis=0))
