@@ -65,7 +65,9 @@ class LiteRunner:
         self.network.threads_number = threads
         cache = self.options.fast_run_cache
         if cache:
-            # A missing file starts an empty cache that save_fast_run_cache() fills.
+            # A missing file starts an empty cache that save_fast_run_cache() fills. The cache is the
+            # process's, but in this Lite each file set adds its entries to what the process holds
+            # (measured: fast_run_cache_test.py), so several models keep their own kernels.
             try:
                 with crash_guard.guarded("%s: Lite crashed while reading the fast-run cache: the file is damaged"
                                          % cache):
