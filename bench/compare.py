@@ -29,8 +29,8 @@ from mgedeploy import contract, preprocess  # noqa: E402
 from mgedeploy.cli import paths  # noqa: E402
 from mgedeploy.lite import options as lite_options  # noqa: E402
 from mgedeploy.lite import runner as lite_runner  # noqa: E402
-from mgedeploy.onnx_peer import graph as onnx_export  # noqa: E402
-from mgedeploy.weights import eager as eager_model  # noqa: E402
+from mgedeploy.peers import onnx_graph as onnx_export  # noqa: E402
+from mgedeploy.peers import eager as eager_model  # noqa: E402
 from bench import chart, machine, results_io  # noqa: E402
 
 ITERS = flags.DEFINE_integer("iters", 50, "Timed iterations per configuration per round.", lower_bound=1)

@@ -33,7 +33,7 @@ from mgedeploy.cli import paths  # noqa: E402
 from mgedeploy.exporting import tracing  # noqa: E402
 from mgedeploy.lite import tuning as lite_tuning  # noqa: E402
 from mgedeploy.weights import sources as weights  # noqa: E402
-from mgedeploy.models import efficientnet_lite_int8  # noqa: E402
+from bench import efficientnet_lite_int8  # noqa: E402
 from bench import lite0_variant, machine, results_io  # noqa: E402
 
 CROPS = flags.DEFINE_integer("crops", 300, "Augmented crops of the test photos for the agreement check.", lower_bound=0)

@@ -342,7 +342,7 @@ def run_bad_uploads(server, raw, rate, seconds, rng):
     """Good traffic alone, then the same schedule beside a share of the bad-upload corpus x BAD_UPLOADS
     (spread evenly over the run), PAIRS times: good p99 both ways (pooled), every bad upload's
     status, the server's RSS growth over all of it."""
-    from mgedeploy.serving import bad_uploads
+    from tests import bad_uploads
 
     corpus = bad_uploads.corpus(server.path.split("/")[3], os.path.join(ROOT, "testdata"))
     print("Good traffic at %.1f/s, alone and beside the bad-upload corpus, alternating %d times (%d rounds of the "

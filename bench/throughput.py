@@ -70,7 +70,7 @@ def make_runner(runtime, path, threads, cache, share=None):
         runner = lite_runner.LiteRunner(path, info["input"]["name"], threads=threads, options=options,
                                         share_weights_with=share)
         return (lambda: runner.run(data)), runner
-    from mgedeploy.onnx_peer import session as onnx_session
+    from mgedeploy.peers import onnx_session
 
     proto = share or onnx_session.serialized_graph(info)
     session = onnx_session.session(proto, threads)

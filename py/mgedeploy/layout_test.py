@@ -1,7 +1,10 @@
 """The package's layout holds: no import cycle between mgedeploy's modules (imports inside
-functions count too), the library never imports a program, and programs import no other program."""
+functions count too), the library never imports a program, programs import no other program, the
+BUILD file's libraries depend only on those above them, and every module of the library is used by
+the product (not only by tests or bench/)."""
 import ast
 import os
+import re
 import sys
 
 import pytest
@@ -74,6 +77,41 @@ def test_programs_are_leaves():
     for name, targets in graph().items():
         programs = sorted(t for t in targets if t.startswith("mgedeploy.programs."))
         assert not programs, "%s imports the program(s) %s" % (name, programs)
+
+
+BUILD = os.path.join(os.path.dirname(PACKAGE), "BUILD.bazel")
+# Modules nothing imports because they are run: as a child process (the settings probe).
+RUN_AS_FILES = {"mgedeploy.lite.probe"}
+
+
+def libraries():
+    """py/BUILD.bazel's py_library targets, in file order, with their deps in this package."""
+    with open(BUILD) as f:
+        text = f.read()
+    found = []
+    for block in re.findall(r"^py_library\((.*?)^\)", text, re.S | re.M):
+        name = re.search(r'name = "([^"]+)"', block).group(1)
+        deps = re.search(r"deps = \[(.*?)\]", block, re.S)
+        found.append((name, re.findall(r'"(:[^"]+)"', deps.group(1)) if deps else []))
+    return found
+
+
+def test_build_libraries_depend_only_on_those_above():
+    seen = set()
+    for name, deps in libraries():
+        below = sorted(dep[1:] for dep in deps if dep[1:] not in seen)
+        assert not below, "//py:%s depends on %s, which the BUILD file declares after it" % (name, below)
+        seen.add(name)
+    assert len(seen) >= 8
+
+
+def test_every_library_module_is_used_by_the_product():
+    edges = graph()
+    used = set().union(*edges.values())
+    entry = {name for name in edges if name.startswith("mgedeploy.programs.") or name.endswith("__init__")}
+    unused = sorted(name for name in edges if name not in used and name not in entry and name != "mgedeploy"
+                    and name not in RUN_AS_FILES and not name.startswith("mgedeploy.programs"))
+    assert not unused, "modules only tests or bench/ use (move them there): %s" % unused
 
 
 def test_top_level_import_is_empty():

@@ -16,7 +16,7 @@ from mgedeploy import contract, preprocess  # noqa: E402
 from mgedeploy.cli import paths  # noqa: E402
 from mgedeploy.lite import options as lite_options  # noqa: E402
 from mgedeploy.lite import runner as lite_runner  # noqa: E402
-from mgedeploy.weights import eager as eager_model  # noqa: E402
+from mgedeploy.peers import eager as eager_model  # noqa: E402
 
 TESTDATA = os.path.join(paths.REPO_ROOT, "testdata")
 PHOTOS = sorted(glob.glob(os.path.join(TESTDATA, "*.jpg")))

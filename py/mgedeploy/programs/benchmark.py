@@ -2,7 +2,7 @@
 
 The flags are those of //cc:benchmark. For `eager` and `onnxruntime` the model is rebuilt from the
 `.mge`'s contract (same definition, same weights): ONNX Runtime runs a graph built op by op from
-it (onnx_peer/graph.py) with every graph optimisation on.
+it (peers/onnx_graph.py) with every graph optimisation on.
 
 Lite runs with the model's best settings (the contract's, as the inference programs) unless
 `--lite_options default`; the explicit Lite flags are added on top of that base.
@@ -103,7 +103,7 @@ def eager_runner_fn(info):
     import megengine
     import megengine.functional as F
 
-    from mgedeploy.weights import eager as eager_model
+    from mgedeploy.peers import eager as eager_model
 
     megengine.set_default_device("cpu0" if THREADS.value == 1 else "multithread%d:0" % THREADS.value)
     start = time.perf_counter()  # eager "load": building the model and loading its weights
@@ -113,7 +113,7 @@ def eager_runner_fn(info):
 
 
 def onnxruntime_runner_fn(info):
-    from mgedeploy.onnx_peer import session as onnx_session
+    from mgedeploy.peers import onnx_session
 
     serialized = onnx_session.serialized_graph(info)
     start = time.perf_counter()  # ORT "load": creating the session from the serialized graph

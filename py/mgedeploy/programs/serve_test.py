@@ -18,7 +18,7 @@ import httpx
 
 from mgedeploy import contract
 from mgedeploy.lite import options as lite_options
-from mgedeploy.serving import bad_uploads
+from tests import bad_uploads
 from tests import testing
 
 SERVE = os.path.join(testing.ROOT, "py", "serve")

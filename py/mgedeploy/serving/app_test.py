@@ -18,7 +18,7 @@ import pytest
 
 from mgedeploy import Classifier, preprocess
 from mgedeploy.serving import app as app_lib
-from mgedeploy.serving import bad_uploads
+from tests import bad_uploads
 from mgedeploy.serving import workers as workers_lib
 from tests import testing
 

@@ -20,7 +20,7 @@ _onnx_graphs = {}  # model path -> the serialized ONNX graph (built once, on the
 def prepare(backend, model_path):
     """What must happen on the main thread before instances are made on others."""
     if backend == "onnxruntime" and model_path not in _onnx_graphs:
-        from mgedeploy.onnx_peer import session as onnx_session
+        from mgedeploy.peers import onnx_session
 
         _onnx_graphs[model_path] = onnx_session.serialized_graph(contract_lib.read(model_path))
 
@@ -56,7 +56,7 @@ class _Peer:
 class OnnxRuntimeBackend(_Peer):
     def __init__(self, model_path, threads):
         super().__init__(model_path)
-        from mgedeploy.onnx_peer import session as onnx_session
+        from mgedeploy.peers import onnx_session
 
         self.session = onnx_session.session(_onnx_graphs[model_path], threads)
         self.name = self.contract["input"]["name"]
@@ -71,7 +71,7 @@ class EagerBackend(_Peer):
         import megengine
         import megengine.functional as F
 
-        from mgedeploy.weights import eager as eager_model
+        from mgedeploy.peers import eager as eager_model
 
         megengine.set_default_device("cpu0" if threads == 1 else "multithread%d:0" % threads)
         self.model = eager_model.from_contract(self.contract)

@@ -6,8 +6,8 @@ optimisations, `threads` intra-op threads, one inter-op thread, CPU only)."""
 def serialized_graph(info):
     """The ONNX graph of the model a contract describes, serialized. It rebuilds the eager MegEngine
     model, so call it on the thread that imported megengine."""
-    from mgedeploy.onnx_peer import graph
-    from mgedeploy.weights import eager as eager_model
+    from mgedeploy.peers import onnx_graph as graph
+    from mgedeploy.peers import eager as eager_model
 
     return graph.build(info["model"], eager_model.from_contract(info), info["input"]["name"],
                        info["input"]["shape"]).SerializeToString()
