@@ -62,10 +62,7 @@ def configurations(models, threads, cache_dir):
         model = model_file(name)
         info = contract.read(model)
         digest = info["mge_file"]["sha256"][:12]
-        # NCHW88 can deadlock on some CPUs: timed only where export's child-process probe ran it.
-        lite = info.get("lite", {})
-        nchw88_safe = ((lite.get("nchw88") or "nchw88" in lite.get("median_ms", {}))
-                       and lite.get("cpu") == lite_options.cpu_fingerprint())
+        nchw88_safe = machine.nchw88_timed(info.get("lite", {}))
         for t in threads:
             common = ["--threads", str(t), "--warmup", str(WARMUP.value), "--json"]
             cache = os.path.join(cache_dir, "%s-%s-%sthreads.cache" % (name, digest, t))

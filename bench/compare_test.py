@@ -5,6 +5,8 @@ import os
 
 import pytest
 
+from bench import machine
+from mgedeploy.lite import options as lite_options
 from tests import testing
 
 ROOT = testing.ROOT
@@ -43,6 +45,16 @@ def test_cc_benchmark_json_and_text():
     assert "median" in text and "load" in text
 
 
+def test_nchw88_is_timed_only_where_it_ran():
+    here = lite_options.cpu_fingerprint()
+    elsewhere = dict(here, model_name=here["model_name"] + " (another)")
+    assert machine.nchw88_timed({"nchw88": True, "cpu": here})
+    assert machine.nchw88_timed({"nchw88": False, "median_ms": {"nchw": 9.0, "nchw88": 7.0}, "cpu": here})
+    assert not machine.nchw88_timed({"nchw88": True, "cpu": elsewhere})
+    assert not machine.nchw88_timed({"nchw88": False, "median_ms": {"nchw": 9.0}, "cpu": here})
+    assert not machine.nchw88_timed({})
+
+
 def test_compare_writes_json_table_and_chart(tmp_path):
     out_dir = tmp_path / "results"
     run(os.path.join(ROOT, "bench", "compare"), "--iters", "2", "--warmup", "0", "--repeats", "2",
@@ -52,9 +64,10 @@ def test_compare_writes_json_table_and_chart(tmp_path):
     assert report["macs"]["snetv2_x100"] == 145_814_296
     assert report["machine"]["cores"] >= 1 and report["machine"]["peak_gflops_per_core"] > 0
     runtimes = sorted(r["runtime"] for r in report["rows"])
-    # Lite C++: default, fast-run, and NCHW88 where export's probe ran it on this CPU.
+    # Lite C++: default, fast-run, and NCHW88 where export's probe ran it on this CPU (not for the
+    # test model, exported with --lite_settings none: test_nchw88_is_timed_only_where_it_ran covers that).
     lite = json.load(open(os.path.join(ROOT, "testdata", "snetv2_x100.mge.json")))["lite"]
-    lite_cc = 3 if lite.get("nchw88") or "nchw88" in lite.get("median_ms", {}) else 2
+    lite_cc = 3 if machine.nchw88_timed(lite) else 2
     assert runtimes == ["eager"] + ["lite_cc"] * lite_cc + ["lite_py", "onnxruntime"]
     for row in report["rows"]:
         for key, kind in ROW_KEYS.items():

@@ -36,6 +36,15 @@ def measured_sgemm_gflops(size=1024, repeats=5):
         return None
 
 
+def nchw88_timed(lite):
+    """NCHW88 can deadlock on some CPUs: it is timed only on a machine where export's child-process
+    probe ran it (a contract's "lite" section chose it, or timed it, on this CPU)."""
+    from mgedeploy.lite import options as lite_options
+
+    return bool((lite.get("nchw88") or "nchw88" in lite.get("median_ms", {}))
+                and lite.get("cpu") == lite_options.cpu_fingerprint())
+
+
 def describe():
     info = _cpuinfo()
     flags = set(info.get("flags", "").split())

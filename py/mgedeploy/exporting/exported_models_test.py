@@ -3,9 +3,6 @@ import glob
 import os
 import sys
 
-from mgedeploy.cli import quiet
-
-quiet.import_megengine()
 
 import megengine  # noqa: E402
 import megengine.functional as F  # noqa: E402

@@ -4,9 +4,6 @@ export with its digest, and a candidate that hangs (NCHW88 on some CPUs) costs o
 import os
 import sys
 
-from mgedeploy.cli import quiet
-
-quiet.import_megengine()
 
 import pytest  # noqa: E402
 

@@ -1,16 +1,16 @@
 """Model definitions and weight loading."""
 import sys
 
-from mgedeploy.cli import quiet
+import os
 
-quiet.import_megengine()
+import megengine
+import megengine.functional as F
+import numpy as np
+import pytest
 
-import megengine  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from mgedeploy import models  # noqa: E402
-from mgedeploy.weights import sources as weights  # noqa: E402
+from mgedeploy import labels, models, preprocess
+from mgedeploy.cli import paths
+from mgedeploy.weights import sources as weights
 
 def count_parameters(model):
     return sum(int(np.prod(p.shape)) for p in model.parameters())
@@ -53,6 +53,16 @@ def test_lite0_packaged_weights_load_and_classify_a_known_input():
     state = model.state_dict()
     assert len(state) == 247  # the .pth's 296 entries less 49 num_batches_tracked
     assert tuple(state["blocks.5.depthwise_conv.conv.weight"].shape) == (240, 1, 1, 3, 3)
+    # The known input: the cat photo, classified eagerly as the README shows (tiger_cat 38.5 %,
+    # Egyptian_cat 35.2 %); 1e-3 is far above float32 noise and far below a wrong weight's effect.
+    spec = preprocess.SPECS["efficientnet_lite0"]
+    data = megengine.tensor(preprocess.load(os.path.join(paths.REPO_ROOT, "testdata", "cat.jpg"), spec))
+    model.eval()
+    probs = F.softmax(model(data), axis=1).numpy()[0]
+    top = np.argsort(-probs)[:2]
+    names = labels.imagenet_names()
+    assert [names[i] for i in top] == ["tiger_cat", "Egyptian_cat"]
+    assert abs(probs[top[0]] - 0.385) < 1e-3 and abs(probs[top[1]] - 0.352) < 1e-3
 
 def test_same_padding():
     from mgedeploy.models.efficientnet_lite import same_padding
