@@ -7,10 +7,10 @@ import pytest
 
 from bench import machine
 from mgedeploy.lite import options as lite_options
-from tests import testing
+from tests import fixtures, testing
 
 ROOT = testing.ROOT
-MODEL = os.path.join(ROOT, "testdata", "snetv2_x100.mge")
+MODEL = fixtures.SNETV2
 STAT_KEYS = ("load_ms", "min_ms", "median_ms", "p90_ms", "max_ms", "std_ms")
 ROW_KEYS = {"model": str, "runtime": str, "precision": str, "options": str, "threads": int, "iters": int,
             **{k: float for k in STAT_KEYS}}
@@ -66,7 +66,7 @@ def test_compare_writes_json_table_and_chart(tmp_path):
     runtimes = sorted(r["runtime"] for r in report["rows"])
     # Lite C++: default, fast-run, and NCHW88 where export's probe ran it on this CPU (not for the
     # test model, exported with --lite_settings none: test_nchw88_is_timed_only_where_it_ran covers that).
-    lite = json.load(open(os.path.join(ROOT, "testdata", "snetv2_x100.mge.json")))["lite"]
+    lite = json.load(open(fixtures.SNETV2 + ".json"))["lite"]
     lite_cc = 3 if machine.nchw88_timed(lite) else 2
     assert runtimes == ["eager"] + ["lite_cc"] * lite_cc + ["lite_py", "onnxruntime"]
     for row in report["rows"]:

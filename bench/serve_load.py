@@ -18,10 +18,7 @@ import asyncio
 import concurrent.futures
 import multiprocessing
 import os
-import re
 import resource
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -33,9 +30,9 @@ import uvloop
 
 from bench import http_client, machine, results_io
 from mgedeploy.cli import paths
+from tests import servers
 
 ROOT = paths.REPO_ROOT
-SERVE = os.path.join(ROOT, "py", "serve")
 # The README's first command writes it, with the Lite settings chosen for this machine (the test
 # exports in testdata/ have none, so they run Lite's slow defaults).
 MODEL = "efficientnet_lite0_deploy.mge"
@@ -182,38 +179,16 @@ def paired_low_load(backend, model, raw, port, path, rate, pairs, seed):
             "in_process_p50_ms": 1e3 * float(np.median(local_s))}
 
 
-class Server:
-    def __init__(self, backend, model, workers, max_queue, timeout_ms):
-        env = dict(os.environ, RUNFILES_DIR=os.path.dirname(ROOT))
-        env.pop("BUILD_WORKING_DIRECTORY", None)
-        command = [SERVE, "--port", "0", "--model", model, "--backend", backend, "--workers", str(workers),
-                   "--max_queue", str(max_queue), "--timeout_ms", str(timeout_ms)]
-        self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.process.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
-        if not match:
-            self.process.kill()
-            sys.exit("serve_load: the server did not start: %s" % self.process.stderr.read().strip()[-500:])
-        self.port = int(match.group(1))
-        self.model = model
-        self.path = "/v2/models/%s/classify" % os.path.basename(model)[:-len(".mge")]
-
-    def rss_mb(self):
-        with open("/proc/%d/status" % self.process.pid) as f:
-            return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
-
-    def cpu_s(self):
-        with open("/proc/%d/stat" % self.process.pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return "killed"
+def start_server(backend, model, workers, max_queue, timeout_ms):
+    """//py:serve with the load's settings (tests/servers.py); a server that does not start ends the run."""
+    try:
+        server = servers.Server(servers.SERVE, "--model", model, "--backend", backend, "--workers", str(workers),
+                                "--max_queue", str(max_queue), "--timeout_ms", str(timeout_ms))
+    except servers.StartError as e:
+        sys.exit("serve_load: %s" % e)
+    server.model = model
+    server.path = "/v2/models/%s/classify" % os.path.basename(model)[:-len(".mge")]
+    return server
 
 
 def schedule(rate, seconds, limit, rng):
@@ -455,7 +430,7 @@ def main(argv):
         base["p50_ms"], base["paced_p50_ms"], base["low_rate_per_s"], base["images_per_s"]), flush=True)
     capacity = base["images_per_s"]
     rates = [value * capacity if value <= 4 else value for value in fractions]
-    server = Server(BACKEND.value, model, WORKERS.value, MAX_QUEUE.value, TIMEOUT_MS.value)
+    server = start_server(BACKEND.value, model, WORKERS.value, MAX_QUEUE.value, TIMEOUT_MS.value)
     runs, paired, capacity_pairs = [], None, None
     try:
         # Warm-up, not reported: the first requests of a new server pay for first-run allocations.

@@ -29,6 +29,7 @@ from absl import app, flags
 
 from mgedeploy import contract
 from mgedeploy.cli import paths
+from tests import fixtures
 from tests import testing
 
 MUTANTS = flags.DEFINE_integer("mutants", 1000, "How many mutants.", lower_bound=1)
@@ -39,7 +40,7 @@ OUTPUT = flags.DEFINE_string("output", None, "Where to write the tally JSON (def
 
 ROOT = paths.REPO_ROOT
 MODELS = [os.path.join(ROOT, "testdata", name + ".mge") for name in ("efficientnet_lite0", "snetv2_x100")]
-CAT = os.path.join(ROOT, "testdata", "cat.jpg")
+CAT = fixtures.CAT
 CLIS = {name: (lambda model, name=name: [testing.PROGRAMS[name], "-m", model, "-i", CAT])
         for name in testing.INFERENCE}
 OUTCOMES = ("clean_error", "crash_caught", "valid_output", "hang", "signal", "unclean")

@@ -8,15 +8,7 @@ import sys
 import zlib
 
 from mgedeploy import contract
-from mgedeploy.cli import paths
-
-ROOT = paths.REPO_ROOT
-TESTDATA = os.path.join(ROOT, "testdata")
-BAD = os.path.join(TESTDATA, "bad")
-LITE0 = os.path.join(TESTDATA, "efficientnet_lite0.mge")
-SNETV2 = os.path.join(TESTDATA, "snetv2_x100.mge")
-CAT = os.path.join(TESTDATA, "cat.jpg")
-COFFEE = os.path.join(TESTDATA, "coffee.jpg")
+from tests.fixtures import BAD, CAT, COFFEE, LITE0, ROOT, SNETV2, SNETV2_B8, TESTDATA, TINY  # noqa: F401
 
 PROGRAMS = {
     "py_inference": os.path.join(ROOT, "py", "inference"),

@@ -17,11 +17,10 @@ import sys
 import pytest
 
 from mgedeploy.cli import paths
+from tests import fixtures
 
 ROOT = paths.REPO_ROOT
-MODEL = os.path.join(ROOT, "testdata", "efficientnet_lite0.mge")
-CAT = os.path.join(ROOT, "testdata", "cat.jpg")
-COFFEE = os.path.join(ROOT, "testdata", "coffee.jpg")
+MODEL, CAT, COFFEE = fixtures.LITE0, fixtures.CAT, fixtures.COFFEE
 INFERENCE = os.path.join(ROOT, "py", "inference")
 
 
@@ -115,7 +114,7 @@ def test_paths_bytes_and_arrays_agree():
     with pytest.raises(ModelError, match="model file not found"):
         Classifier("/nonexistent/model.mge")
     with pytest.raises(ContractError, match="no model contract"):
-        Classifier(os.path.join(ROOT, "testdata", "cat.jpg"))
+        Classifier(fixtures.CAT)
     # The library never loads the crash guard (its signal handlers are for programs only).
     with open("/proc/self/maps") as f:
         assert "crash_guard" not in f.read()

@@ -13,15 +13,15 @@ import subprocess
 import sys
 import time
 
-if __name__ == "__main__":
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+if __name__ == "__main__":  # the child steps: make mgedeploy and tests importable from this tree
+    _PY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    sys.path[:0] = [_PY, os.path.dirname(_PY)]
 
 import numpy as np  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
-SNET = os.path.join(ROOT, "testdata", "snetv2_x100.mge")
-TINY = os.path.join(ROOT, "testdata", "tiny.mge")
+from tests import fixtures  # noqa: E402
+
+SNET, TINY = fixtures.SNETV2, fixtures.TINY
 SHAPES = {SNET: (1, 3, 224, 224), TINY: (1, 3, 8, 8)}
 NOT_PROFILED_S = 2.0
 

@@ -13,12 +13,13 @@ from mgedeploy import contract, preprocess  # noqa: E402
 from mgedeploy.cli import paths  # noqa: E402
 from mgedeploy.lite import crash_guard  # noqa: E402
 from mgedeploy.lite import runner as lite_runner  # noqa: E402
+from tests import fixtures  # noqa: E402
 
 THREADS = 4
 RUNS_PER_THREAD = 50
 FAILURES = 20
-MODEL = os.path.join(paths.REPO_ROOT, "testdata", "efficientnet_lite0.mge")
-PHOTOS = [os.path.join(paths.REPO_ROOT, "testdata", p) for p in ("cat.jpg", "coffee.jpg")]
+MODEL = fixtures.LITE0
+PHOTOS = [fixtures.CAT, fixtures.COFFEE]
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -8,11 +8,11 @@ import sys
 import numpy as np
 import pytest
 
-from mgedeploy.cli import paths
 from mgedeploy.lite import runner, xbyak_amd_fix
 from mgedeploy.lite.options import LiteOptions
+from tests import fixtures
 
-MODEL = os.path.join(paths.REPO_ROOT, "testdata", "efficientnet_lite0.mge")
+MODEL = fixtures.LITE0
 # NCHW88 reorders the convolutions' sums: float32 rounding of the softmax (5.7e-7 measured on a
 # Zen 5 with the fix), far below export's 1e-4 check.
 LAYOUT_TOLERANCE = 1e-5

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from mgedeploy import labels, models, preprocess
-from mgedeploy.cli import paths
 from mgedeploy.weights import sources as weights
+from tests import fixtures
 
 def count_parameters(model):
     return sum(int(np.prod(p.shape)) for p in model.parameters())
@@ -56,7 +56,7 @@ def test_lite0_packaged_weights_load_and_classify_a_known_input():
     # The known input: the cat photo, classified eagerly as the README shows (tiger_cat 38.5 %,
     # Egyptian_cat 35.2 %); 1e-3 is far above float32 noise and far below a wrong weight's effect.
     spec = preprocess.SPECS["efficientnet_lite0"]
-    data = megengine.tensor(preprocess.load(os.path.join(paths.REPO_ROOT, "testdata", "cat.jpg"), spec))
+    data = megengine.tensor(preprocess.load(fixtures.CAT, spec))
     model.eval()
     probs = F.softmax(model(data), axis=1).numpy()[0]
     top = np.argsort(-probs)[:2]

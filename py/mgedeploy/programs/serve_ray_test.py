@@ -16,27 +16,16 @@ import time
 import httpx
 
 from mgedeploy import Classifier, classifier
-from tests import testing
+from tests import servers, testing
 
-SERVE_RAY = os.path.join(testing.ROOT, "py", "serve_ray")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+SERVE_RAY = servers.SERVE_RAY
+free_port = servers.free_port
 
 
 def start(*flags, env=None):
-    port = free_port()
-    env = dict(env or os.environ, RUNFILES_DIR=os.path.dirname(testing.ROOT))
-    process = subprocess.Popen([SERVE_RAY, "--model", testing.LITE0, "--cpus_per_replica", "0.5", "--port", str(port)]
-                               + list(flags), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = process.stdout.readline()
-    if "Serving efficientnet_lite0 at http://127.0.0.1:%d/" % port not in line:
-        process.kill()
-        raise AssertionError((line, process.stderr.read()))
-    return process, port
+    """serve_ray on a free port (Ray Serve needs one named), half a CPU per replica."""
+    return servers.Server(SERVE_RAY, "--model", testing.LITE0, "--cpus_per_replica", "0.5",
+                          "--port", str(free_port()), *flags, env=env)
 
 
 def test_usage_errors_are_one_line():
@@ -46,9 +35,9 @@ def test_usage_errors_are_one_line():
 
 
 def test_two_replicas_answer_and_agree():
-    process, port = start("--replicas", "2")
+    server = start("--replicas", "2")
     try:
-        url = "http://127.0.0.1:%d/v2/models/efficientnet_lite0/classify" % port
+        url = server.url + "/v2/models/efficientnet_lite0/classify"
         raw = open(testing.CAT, "rb").read()
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             answers = list(pool.map(lambda _: httpx.post(url, content=raw, timeout=60), range(40)))
@@ -59,15 +48,14 @@ def test_two_replicas_answer_and_agree():
                                           Classifier(testing.LITE0).labels, 5)
         assert all(a.json()["top"] == expected for a in answers)  # same code, same network: identical
     finally:
-        process.send_signal(signal.SIGTERM)
-        status = process.wait(90)
-    assert status == 0, process.stderr.read()
+        status = server.stop(90)
+    assert status == 0, server.stderr
 
 
 def test_autoscaling_adds_a_replica_under_load():
-    process, port = start("--replicas", "1", "--max_replicas", "2")
+    server = start("--replicas", "1", "--max_replicas", "2")
     try:
-        url = "http://127.0.0.1:%d/v2/models/efficientnet_lite0/classify" % port
+        url = server.url + "/v2/models/efficientnet_lite0/classify"
         raw = open(testing.CAT, "rb").read()
         replicas, statuses = set(), set()
         stop = time.monotonic() + 90  # bounded: Ray decides after its metrics and the 5 s upscale delay
@@ -79,9 +67,8 @@ def test_autoscaling_adds_a_replica_under_load():
         assert len(replicas) == 2, (replicas, statuses)
         assert statuses <= {200, 429}, statuses  # 429 is the replica's own queue, never an error
     finally:
-        process.send_signal(signal.SIGTERM)
-        status = process.wait(90)
-    assert status == 0, process.stderr.read()
+        status = server.stop(90)
+    assert status == 0, server.stderr
 
 
 def test_a_cluster_with_token_authentication():
@@ -110,16 +97,15 @@ def test_a_cluster_with_token_authentication():
         token_file = os.path.join(temp_dir, "token")
         with open(token_file, "w") as f:
             f.write(token)
-        process, port = start("--replicas", "1", "--address", address,
-                              env=dict(cluster_env, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=token_file))
+        server = start("--replicas", "1", "--address", address,
+                       env=dict(cluster_env, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=token_file))
         try:
-            answer = httpx.post("http://127.0.0.1:%d/v2/models/efficientnet_lite0/classify" % port,
+            answer = httpx.post(server.url + "/v2/models/efficientnet_lite0/classify",
                                 content=open(testing.CAT, "rb").read(), timeout=60)
             assert answer.status_code == 200 and answer.json()["top"][0]["name"] == "tiger_cat", answer.text
         finally:
-            process.send_signal(signal.SIGTERM)
-            status = process.wait(90)
-        assert status == 0, process.stderr.read()
+            status = server.stop(90)
+        assert status == 0, server.stderr
     finally:
         head.send_signal(signal.SIGTERM)  # --block: the head stops its own processes
         head.wait(60)

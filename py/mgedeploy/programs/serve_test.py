@@ -7,10 +7,7 @@ import collections
 import concurrent.futures
 import json
 import os
-import re
-import signal
 import socket
-import subprocess
 import threading
 import time
 
@@ -18,31 +15,15 @@ import httpx
 
 from mgedeploy import contract
 from mgedeploy.lite import options as lite_options
-from tests import bad_uploads
-from tests import testing
+from tests import bad_uploads, servers, testing
 
-SERVE = os.path.join(testing.ROOT, "py", "serve")
+SERVE = servers.SERVE
 URL = "/v2/models/efficientnet_lite0/classify"
 
 
-class Server:
-    """Starts //py:serve on a free loopback port; `stop()` sends SIGTERM and returns the exit status."""
-
-    def __init__(self, *flags, model=testing.LITE0):
-        env = dict(os.environ, RUNFILES_DIR=os.path.dirname(testing.ROOT))
-        self.process = subprocess.Popen([SERVE, "--port", "0", "--model", model, *flags], env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.process.stdout.readline()  # "Serving ... at http://127.0.0.1:PORT/ ..."
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
-        assert match, "no start-up line: %r %s" % (line, self.process.stderr.read() if not line else "")
-        self.port = int(match.group(1))
-        self.url = "http://127.0.0.1:%d" % self.port
-
-    def stop(self, timeout=60):
-        self.process.send_signal(signal.SIGTERM)
-        status = self.process.wait(timeout)
-        self.stderr = self.process.stderr.read()
-        return status
+def Server(*flags, model=testing.LITE0):
+    """//py:serve on a free loopback port with the test export of Lite0 (tests/servers.py)."""
+    return servers.Server(SERVE, "--model", model, *flags)
 
 
 def test_usage_and_model_errors_are_one_line():
@@ -141,11 +122,6 @@ def test_live_answers_promptly_while_pathological_bodies_are_refused():
         server.stop()
 
 
-def server_rss_mb(server):
-    with open("/proc/%d/status" % server.process.pid) as f:
-        return int(next(line for line in f if line.startswith("VmRSS:")).split()[1]) / 1024
-
-
 def test_soak_every_attack_and_the_bad_uploads_beside_good_traffic():
     """20 rounds of every attack of the hardening issue and the bad-upload corpus, with good
     requests alongside: zero 5xx, nothing unanswered, every good answer correct, and the server's
@@ -210,8 +186,8 @@ def test_soak_every_attack_and_the_bad_uploads_beside_good_traffic():
                                            headers={"content-type": row.content_type} if row.content_type else {})
                         assert answer.status_code == row.status, (row.what, answer.status_code, answer.text)
                     if round_ == 0:
-                        first = server_rss_mb(server)
-                last = server_rss_mb(server)
+                        first = server.rss_mb()
+                last = server.rss_mb()
             finally:
                 stop.set()
             traffic.result()

@@ -11,8 +11,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from mgedeploy.programs.serve_test import Server
-from tests import testing
+from tests import servers, testing
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
@@ -31,7 +30,7 @@ def browser(profile):
 
 
 def test_choose_an_image_and_see_the_top5():
-    server = Server("--workers", "1")
+    server = servers.Server(servers.SERVE, "--model", testing.LITE0, "--workers", "1")
     try:
         expected = httpx.post(server.url + "/v2/models/efficientnet_lite0/classify",
                               content=open(testing.CAT, "rb").read()).json()["top"]
