@@ -59,6 +59,9 @@ MAX_CONNECTIONS = flags.DEFINE_integer("max_connections", 1000, "Open connection
 BACKEND = flags.DEFINE_enum("backend", "lite", ["lite", "onnxruntime", "eager"],
                             "What runs the model: MegEngine Lite; onnxruntime and eager (MegEngine) rebuild the "
                             "same network from the contract's weights, for comparison (//bench:serve_load).")
+DRAIN_S = flags.DEFINE_float("drain_s", 5.0, "On SIGTERM or Ctrl-C: report not ready at once, keep serving this many "
+                             "seconds (a load balancer notices), then stop accepting, answer what is held, exit 0. "
+                             "A second signal stops at once.")
 LITE_OPTIONS = flags.DEFINE_enum("lite_options", "best", lite_options.CHOICES,
                                  "best: the settings recorded in each contract; default: Lite's own.")
 
@@ -81,6 +84,8 @@ def main(argv):
             raise usage.UsageError("%s must be positive, got %g" % (name, flag.value))
     if MAX_BATCH_DELAY_MS.value < 0:
         raise usage.UsageError("--max_batch_delay_ms must be 0 or more, got %g" % MAX_BATCH_DELAY_MS.value)
+    if not 0 <= DRAIN_S.value <= 3600:
+        raise usage.UsageError("--drain_s must be 0 to 3600, got %g" % DRAIN_S.value)
 
     import uvicorn
 
@@ -133,6 +138,7 @@ def main(argv):
               % (", ".join(models), HOST.value, port, settings.workers, settings.threads), flush=True)
 
     server.startup = startup
+    server.handle_exit = draining(server.handle_exit, app.state.ready, DRAIN_S.value)
     # uvicorn handles SIGTERM/SIGINT (stop accepting, finish the requests in flight), then re-raises
     # the signal to whatever handler was there before: make that one a no-op, so a graceful stop
     # exits 0 instead of dying of the signal.
@@ -141,6 +147,29 @@ def main(argv):
     server.run(sockets=[listener])
     print("Stopped.", file=sys.stderr)
     return 0
+
+
+def draining(stop, state, drain_s):
+    """uvicorn's signal handler, preceded by the drain: the first signal makes readiness false at
+    once and calls `stop` (stop accepting, answer what is held) after `drain_s`; a second signal
+    calls it at once."""
+    import threading
+
+    signals = []
+
+    def handle_exit(sig, frame):
+        signals.append(sig)
+        if len(signals) > 1 or drain_s == 0:
+            stop(sig, frame)
+            return
+        state["ready"] = False
+        print("Draining: not ready; still serving for %g s, then stopping (signal again to stop now)" % drain_s,
+              file=sys.stderr, flush=True)
+        timer = threading.Timer(drain_s, stop, (sig, frame))
+        timer.daemon = True
+        timer.start()
+
+    return handle_exit
 
 
 def listen(host, port):

@@ -22,8 +22,10 @@ URL = "/v2/models/efficientnet_lite0/classify"
 
 
 def Server(*flags, model=testing.LITE0):
-    """//py:serve on a free loopback port with the test export of Lite0 (tests/servers.py)."""
-    return servers.Server(SERVE, "--model", model, *flags)
+    """//py:serve on a free loopback port with the test export of Lite0 (tests/servers.py); no drain
+    on SIGTERM unless the flags ask for one (test_sigterm_drains_...)."""
+    drain = [] if "--drain_s" in flags else ["--drain_s", "0"]
+    return servers.Server(SERVE, "--model", model, *drain, *flags)
 
 
 def test_usage_and_model_errors_are_one_line():
@@ -239,6 +241,34 @@ def test_serves_on_loopback_refuses_a_slow_upload_and_drains_on_sigterm(tmp_path
     finally:
         if server.process.poll() is None:
             server.process.kill()
+
+
+def test_sigterm_drains_not_ready_at_once_still_serving_then_exits_0():
+    """SIGTERM: /v2/health/ready turns 503 at once, requests keep being answered 200 for
+    --drain_s, then the server stops and exits 0 within the drain plus the longest request."""
+    drain_s = 2.0
+    server = Server("--workers", "1", "--drain_s", str(drain_s))
+    raw = open(testing.CAT, "rb").read()
+    try:
+        assert httpx.get(server.url + "/v2/health/ready", timeout=10).status_code == 200
+        signalled = time.monotonic()
+        server.process.send_signal(__import__("signal").SIGTERM)
+        ready, answers = [], []
+        while time.monotonic() - signalled < drain_s - 0.5:
+            ready.append(httpx.get(server.url + "/v2/health/ready", timeout=10).status_code)
+            answers.append(httpx.post(server.url + URL, content=raw, timeout=10).status_code)
+        server.process.wait(drain_s + 30)  # by itself: stop() would signal again (which stops at once)
+        stopped_s = time.monotonic() - signalled
+        status = server.stop()
+    finally:
+        if server.process.poll() is None:
+            server.process.kill()
+    print("after SIGTERM: ready %s, classify %s; exit %s after %.2f s" % (set(ready), set(answers), status, stopped_s))
+    assert ready and set(ready) == {503}
+    assert answers and set(answers) == {200}
+    assert status == 0 and "Traceback" not in server.stderr, server.stderr
+    assert drain_s <= stopped_s < drain_s + 10
+    assert "Draining: not ready" in server.stderr
 
 
 if __name__ == "__main__":

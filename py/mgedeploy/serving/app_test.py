@@ -18,9 +18,9 @@ import pytest
 
 from mgedeploy import Classifier, preprocess
 from mgedeploy.serving import app as app_lib
-from tests import bad_uploads
+from mgedeploy.serving import backends
 from mgedeploy.serving import workers as workers_lib
-from tests import testing
+from tests import bad_uploads, testing
 
 LITE0 = "efficientnet_lite0"
 PHOTOS = sorted(glob.glob(os.path.join(testing.TESTDATA, "*.jpg")))
@@ -214,6 +214,33 @@ def test_every_fault_answers_its_request_and_the_next_one_is_served(monkeypatch,
     assert request(app, "GET", "/v2/health/ready").json() == {"ready": True}
     assert restarts(app) == (1.0 if where == "run" else 0.0)
     pool.close()
+
+
+def test_every_worker_has_run_a_forward_pass_before_the_server_is_ready(monkeypatch):
+    """Readiness means warm: each worker ran one forward pass on its own thread before the pool
+    (and so /v2/health/ready) counted it; the first client pays no first-run costs."""
+    runs = []
+    original = backends.make
+
+    def counting(*args, **kwargs):
+        made = original(*args, **kwargs)
+        run_inputs = made.run_inputs
+
+        def counted(inputs):
+            runs.append((id(made), threading.current_thread().name, len(inputs)))
+            return run_inputs(inputs)
+
+        made.run_inputs = counted
+        return made
+
+    monkeypatch.setattr(backends, "make", counting)
+    app = make({LITE0: testing.LITE0}, workers=2)
+    pool = app.state.pools[LITE0]
+    warmed = {(made, thread) for made, thread, count in runs if count == 1}
+    assert len(pool.instances) == 2 and pool.live_workers() == 2
+    assert {id(c) for c in pool.instances.values()} == {made for made, _ in warmed}
+    assert {thread for _, thread in warmed} == {"worker-0", "worker-1"}  # each on its own thread
+    assert request(app, "GET", "/v2/health/ready").status_code == 200
 
 
 def test_readiness_is_false_while_a_model_has_no_live_worker(tmp_path):

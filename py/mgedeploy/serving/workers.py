@@ -25,6 +25,7 @@ import threading
 import time
 
 import cv2
+import numpy as np
 
 from mgedeploy import preprocess
 from mgedeploy.serving import backends
@@ -166,11 +167,12 @@ class ModelWorkers:
         return len(self._queue)
 
     def live_workers(self):
-        """Worker threads alive now (the inline backend counts as one): readiness."""
+        """Workers alive and taking requests now, each warmed up (the inline backend counts as
+        one): readiness."""
         if self.inline:
             return 1 if self._accepting else 0
         self._supervise()
-        return sum(1 for thread in self._threads if thread.is_alive())
+        return sum(1 for index, thread in enumerate(self._threads) if thread.is_alive() and index in self.instances)
 
     def _supervise(self):
         """Replaces a worker thread that died without saying so (its own handler failed too)."""
@@ -249,8 +251,22 @@ class ModelWorkers:
                 self._started.release()
                 return
             self._loaded.release()
+        try:
+            self._warm_up(classifier)
+        except Exception as e:  # a model that loads but cannot run: a start-up error too
+            self._start_error = e
+            self._started.release()
+            return
+        self.instances[index] = classifier  # live (and ready) from the moment the pool is
         self._started.release()
         self._serve_safely(index, classifier)
+
+    def _warm_up(self, classifier):
+        """One forward pass on this worker's thread before it takes requests: the first run's
+        costs (the recorded kernel sequence, fast-run lookups) are paid here, not by a client, and
+        a worker counts as live (readiness) only after it."""
+        shape = self.contract["input"]["shape"]
+        classifier.run_inputs([np.zeros([1] + list(shape[1:]), np.float32)])
 
     def _serve_safely(self, index, classifier):
         """Runs the worker loop; whatever escapes it answers the held jobs and starts a replacement."""
@@ -275,7 +291,8 @@ class ModelWorkers:
         def start():
             try:
                 classifier = self._new_classifier(share_with=None)
-            except Exception as e:  # the model cannot load any more: this worker stays down
+                self._warm_up(classifier)
+            except Exception as e:  # the model cannot load or run any more: this worker stays down
                 self.down[index] = one_line(e)
                 LOG.error("worker %d of %s could not be replaced: %s", index, self.model_path, self.down[index])
                 return
@@ -353,7 +370,9 @@ class ModelWorkers:
                 job.future.set_exception(WorkerFailure("the model failed on this request (the worker's network "
                                                        "was rebuilt): %s" % one_line(e)))
             self.observe("restart", 1)
-            return self._new_classifier(share_with=None)
+            rebuilt = self._new_classifier(share_with=None)
+            self._warm_up(rebuilt)
+            return rebuilt
         done = time.monotonic()
         self.observe("batch", len(inputs))
         per_input = (done - preprocessed) / len(inputs)
