@@ -27,9 +27,8 @@ NAME = "serve"
 
 MODEL = flags.DEFINE_multi_string("model", None, "An exported .mge model (its contract beside it); repeat for "
                                   "several. Default: efficientnet_lite0_deploy.mge.", short_name="m")
-HOST = flags.DEFINE_string("host", "127.0.0.1", "Address to listen on: loopback by default. 0.0.0.0 exposes the "
-                           "server to every network this machine is on, with no authentication: put it behind a "
-                           "proxy or firewall you control.")
+HOST = flags.DEFINE_string("host", "127.0.0.1", "Address to listen on: loopback by default. Any other (0.0.0.0: "
+                           "every network this machine is on) needs --api_key_file or --allow_unauthenticated.")
 PORT = flags.DEFINE_integer("port", 8000, "TCP port (0: any free port, printed at start-up).")
 WORKERS = flags.DEFINE_integer("workers", None, "Worker threads per model, each with its own Lite network (one "
                                "copy of the weights). Default: the CPUs this process may use.")
@@ -59,6 +58,10 @@ MAX_CONNECTIONS = flags.DEFINE_integer("max_connections", 1000, "Open connection
 BACKEND = flags.DEFINE_enum("backend", "lite", ["lite", "onnxruntime", "eager"],
                             "What runs the model: MegEngine Lite; onnxruntime and eager (MegEngine) rebuild the "
                             "same network from the contract's weights, for comparison (//bench:serve_load).")
+API_KEY_FILE = flags.DEFINE_string("api_key_file", None, "A file of API keys, one per line: every route but "
+                                   "/v2/health/* then needs 'Authorization: Bearer <key>' (401 otherwise).")
+ALLOW_UNAUTHENTICATED = flags.DEFINE_bool("allow_unauthenticated", False, "Serve a --host other than loopback "
+                                          "without --api_key_file (anyone who reaches the port may use it).")
 DRAIN_S = flags.DEFINE_float("drain_s", 5.0, "On SIGTERM or Ctrl-C: report not ready at once, keep serving this many "
                              "seconds (a load balancer notices), then stop accepting, answer what is held, exit 0. "
                              "A second signal stops at once.")
@@ -86,13 +89,21 @@ def main(argv):
         raise usage.UsageError("--max_batch_delay_ms must be 0 or more, got %g" % MAX_BATCH_DELAY_MS.value)
     if not 0 <= DRAIN_S.value <= 3600:
         raise usage.UsageError("--drain_s must be 0 to 3600, got %g" % DRAIN_S.value)
+    if not API_KEY_FILE.value and not ALLOW_UNAUTHENTICATED.value and not is_loopback(HOST.value):
+        raise usage.UsageError("--host %s serves other machines: give --api_key_file, or say --allow_unauthenticated"
+                               % HOST.value)
 
     import uvicorn
 
     from mgedeploy.weights.sources import WeightsError
 
     from mgedeploy.serving import app as app_lib
-    from mgedeploy.serving import protocol
+    from mgedeploy.serving import auth, protocol
+
+    try:
+        api_keys = auth.load_keys(paths.user_path(API_KEY_FILE.value)) if API_KEY_FILE.value else ()
+    except auth.KeyFileError as e:
+        return program.fail(NAME, e)
 
     models = {}
     for path in map(paths.user_path, MODEL.value or ["efficientnet_lite0_deploy.mge"]):
@@ -105,7 +116,8 @@ def main(argv):
         workers=WORKERS.value or len(os.sched_getaffinity(0)), threads=THREADS.value, max_batch=MAX_BATCH.value,
         max_batch_delay_ms=MAX_BATCH_DELAY_MS.value, max_queue=MAX_QUEUE.value, timeout_ms=TIMEOUT_MS.value,
         max_body_bytes=MAX_BODY_BYTES.value, body_timeout_s=BODY_TIMEOUT_S.value, max_pixels=MAX_PIXELS.value,
-        max_batch_inputs=MAX_BATCH_INPUTS.value, lite_options=LITE_OPTIONS.value, backend=BACKEND.value)
+        max_batch_inputs=MAX_BATCH_INPUTS.value, lite_options=LITE_OPTIONS.value, backend=BACKEND.value,
+        api_keys=api_keys)
     if BACKEND.value == "eager":  # megengine's native chatter already goes through the filter
         import megengine.logger
 
@@ -147,6 +159,17 @@ def main(argv):
     server.run(sockets=[listener])
     print("Stopped.", file=sys.stderr)
     return 0
+
+
+def is_loopback(host):
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve anywhere
 
 
 def draining(stop, state, drain_s):

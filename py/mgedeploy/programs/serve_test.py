@@ -34,6 +34,24 @@ def test_usage_and_model_errors_are_one_line():
     testing.assert_one_line_error(testing.run(SERVE, "--model", "/nonexistent.mge"), 1, "model file not found")
     testing.assert_one_line_error(testing.run(SERVE, "--model", testing.LITE0, "--model", testing.LITE0), 2,
                                   "two models named")
+    # Checked before anything binds: no test listens beyond loopback.
+    testing.assert_one_line_error(testing.run(SERVE, "--host", "0.0.0.0"), 2,
+                                  "--host 0.0.0.0 serves other machines: give --api_key_file")
+    testing.assert_one_line_error(testing.run(SERVE, "--api_key_file", "/nonexistent/keys"), 1,
+                                  "/nonexistent/keys: cannot read the API key file")
+
+
+def test_an_api_key_guards_everything_but_health(tmp_path):
+    key = "0123456789abcdef0123456789abcdef"
+    (tmp_path / "keys").write_text(key + "\n")
+    server = Server("--workers", "1", "--api_key_file", str(tmp_path / "keys"))
+    try:
+        metadata = server.url + "/v2/models/efficientnet_lite0"
+        assert httpx.get(metadata, timeout=10).status_code == 401
+        assert httpx.get(metadata, headers={"Authorization": "Bearer " + key}, timeout=10).status_code == 200
+        assert httpx.get(server.url + "/v2/health/ready", timeout=10).status_code == 200
+    finally:
+        assert server.stop() == 0, server.stderr
 
 
 def test_an_address_in_use_is_one_line():

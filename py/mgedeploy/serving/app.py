@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import mgedeploy
 from mgedeploy import classifier as classifier_lib
 from mgedeploy import preprocess
+from mgedeploy.serving import auth
 from mgedeploy.serving import v2, workers as workers_lib
 from mgedeploy.serving.metrics import Metrics
 from mgedeploy.serving.uploads import ClientGone, HttpError, check_image, image_from_body, read_body
@@ -52,6 +53,7 @@ class Settings:
     max_batch_inputs: int = 64
     lite_options: str = "best"
     backend: str = "lite"  # or onnxruntime / eager, for //bench:serve_load's side-by-side
+    api_keys: tuple = ()  # non-empty: every route but /v2/health/* needs one (auth.py)
 
 
 def model_name(path):
@@ -322,4 +324,6 @@ def make_app(models, settings):
         body, content_type = metrics.exposition()
         return Response(body, media_type=content_type)
 
+    if settings.api_keys:
+        app.add_middleware(auth.RequireApiKey, keys=settings.api_keys)
     return app

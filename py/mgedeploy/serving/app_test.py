@@ -243,6 +243,53 @@ def test_every_worker_has_run_a_forward_pass_before_the_server_is_ready(monkeypa
     assert request(app, "GET", "/v2/health/ready").status_code == 200
 
 
+KEY = "k" * 8 + "0123456789abcdef"
+
+
+def test_with_api_keys_every_route_but_health_needs_one(tmp_path):
+    """Walks every route the app registers: without a key, with a wrong one, with the wrong
+    scheme: 401 with no detail; /v2/health/* open; with the key, the route's own answer."""
+    key_file = tmp_path / "keys"
+    key_file.write_text("# ops\n%s\n" % KEY)
+    from mgedeploy.serving import auth
+
+    app = make(api_keys=auth.load_keys(str(key_file)))
+    raw = open(testing.CAT, "rb").read()
+    walked = 0
+    for route in app.routes:
+        for method in sorted(getattr(route, "methods", None) or ["GET"]):
+            if method == "HEAD" or not route.path.startswith("/"):
+                continue
+            path = route.path.replace("{name}", LITE0).replace("{version}", "1")
+            walked += 1
+            kwargs = {"content": raw} if method == "POST" else {}
+            if path.startswith("/v2/health/"):
+                assert request(app, method, path, **kwargs).status_code == 200, path
+                continue
+            for headers in ({}, {"Authorization": "Bearer " + "x" * len(KEY)}, {"Authorization": "Basic " + KEY},
+                            {"Authorization": "Bearer " + KEY[:-1]}):
+                answer = request(app, method, path, headers=headers, **kwargs)
+                assert answer.status_code == 401 and answer.json() == {"error": "unauthorized"}, (path, headers)
+            good = request(app, method, path, headers={"Authorization": "Bearer " + KEY}, **kwargs)
+            assert good.status_code != 401, path
+    assert walked >= 12
+
+
+@pytest.mark.parametrize("content, words", [
+    ("", "holds no key"), ("# only a comment\n", "holds no key"), ("short\n", "key 1 is shorter than 16"),
+    ("\xff\xfe", "cannot read"),
+])
+def test_a_bad_key_file_is_one_line(tmp_path, content, words):
+    from mgedeploy.serving import auth
+
+    path = tmp_path / "keys"
+    path.write_bytes(content.encode("latin-1"))
+    with pytest.raises(auth.KeyFileError, match=words):
+        auth.load_keys(str(path))
+    with pytest.raises(auth.KeyFileError, match="not a regular file"):
+        auth.load_keys(str(tmp_path))
+
+
 def test_readiness_is_false_while_a_model_has_no_live_worker(tmp_path):
     model = testing.copy_model(testing.LITE0, str(tmp_path), "m.mge")
     app = make({"m": model}, workers=1)
