@@ -10,7 +10,7 @@ import subprocess
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERVE = os.path.join(ROOT, "py", "serve")
 SERVE_RAY = os.path.join(ROOT, "py", "serve_ray")
-_STARTED = re.compile(r"http://127\.0\.0\.1:(\d+)/")
+_STARTED = re.compile(r"(https?)://127\.0\.0\.1:(\d+)/")
 
 
 class StartError(RuntimeError):
@@ -40,8 +40,8 @@ class Server:
             self.process.kill()
             raise StartError("%s did not start (%r): %s" % (os.path.basename(program), line,
                                                             self.process.stderr.read().strip()[-1000:]))
-        self.port = int(match.group(1))
-        self.url = "http://127.0.0.1:%d" % self.port
+        self.port = int(match.group(2))
+        self.url = "%s://127.0.0.1:%d" % (match.group(1), self.port)
         self.stderr = ""
 
     def stop(self, timeout=60):

@@ -62,6 +62,8 @@ API_KEY_FILE = flags.DEFINE_string("api_key_file", None, "A file of API keys, on
                                    "/v2/health/* then needs 'Authorization: Bearer <key>' (401 otherwise).")
 ALLOW_UNAUTHENTICATED = flags.DEFINE_bool("allow_unauthenticated", False, "Serve a --host other than loopback "
                                           "without --api_key_file (anyone who reaches the port may use it).")
+TLS_CERT = flags.DEFINE_string("tls_cert", None, "Serve HTTPS with this PEM certificate (chain); needs --tls_key.")
+TLS_KEY = flags.DEFINE_string("tls_key", None, "The PEM private key of --tls_cert.")
 DRAIN_S = flags.DEFINE_float("drain_s", 5.0, "On SIGTERM or Ctrl-C: report not ready at once, keep serving this many "
                              "seconds (a load balancer notices), then stop accepting, answer what is held, exit 0. "
                              "A second signal stops at once.")
@@ -89,6 +91,8 @@ def main(argv):
         raise usage.UsageError("--max_batch_delay_ms must be 0 or more, got %g" % MAX_BATCH_DELAY_MS.value)
     if not 0 <= DRAIN_S.value <= 3600:
         raise usage.UsageError("--drain_s must be 0 to 3600, got %g" % DRAIN_S.value)
+    if bool(TLS_CERT.value) != bool(TLS_KEY.value):
+        raise usage.UsageError("--tls_cert and --tls_key go together")
     if not API_KEY_FILE.value and not ALLOW_UNAUTHENTICATED.value and not is_loopback(HOST.value):
         raise usage.UsageError("--host %s serves other machines: give --api_key_file, or say --allow_unauthenticated"
                                % HOST.value)
@@ -104,6 +108,12 @@ def main(argv):
         api_keys = auth.load_keys(paths.user_path(API_KEY_FILE.value)) if API_KEY_FILE.value else ()
     except auth.KeyFileError as e:
         return program.fail(NAME, e)
+    tls = {}
+    if TLS_CERT.value:
+        tls = {"ssl_certfile": paths.user_path(TLS_CERT.value), "ssl_keyfile": paths.user_path(TLS_KEY.value)}
+        problem = tls_problem(tls["ssl_certfile"], tls["ssl_keyfile"])
+        if problem:
+            return program.fail(NAME, problem)
 
     models = {}
     for path in map(paths.user_path, MODEL.value or ["efficientnet_lite0_deploy.mge"]):
@@ -135,7 +145,7 @@ def main(argv):
 
     limits = protocol.Limits(max_header_bytes=MAX_HEADER_BYTES.value, max_headers=MAX_HEADERS.value,
                              header_timeout_s=HEADER_TIMEOUT_S.value)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, http=protocol.limited(limits),
+    config = uvicorn.Config(app, log_level="warning", access_log=False, http=protocol.limited(limits), **tls,
                             timeout_keep_alive=KEEPALIVE_TIMEOUT_S.value, limit_concurrency=MAX_CONNECTIONS.value,
                             timeout_graceful_shutdown=TIMEOUT_MS.value / 1000 + BODY_TIMEOUT_S.value)
     server = uvicorn.Server(config)
@@ -146,8 +156,9 @@ def main(argv):
 
     async def startup(sockets=None):
         await original_startup(sockets)
-        print("Serving %s at http://%s:%d/ (%d workers x %d Lite threads per model; Ctrl-C to stop)"
-              % (", ".join(models), HOST.value, port, settings.workers, settings.threads), flush=True)
+        print("Serving %s at %s://%s:%d/ (%d workers x %d Lite threads per model; Ctrl-C to stop)"
+              % (", ".join(models), "https" if tls else "http", HOST.value, port, settings.workers, settings.threads),
+              flush=True)
 
     server.startup = startup
     server.handle_exit = draining(server.handle_exit, app.state.ready, DRAIN_S.value)
@@ -159,6 +170,21 @@ def main(argv):
     server.run(sockets=[listener])
     print("Stopped.", file=sys.stderr)
     return 0
+
+
+def tls_problem(cert, key):
+    """Why the certificate and key cannot serve TLS (one line), or None: loaded here, as uvicorn
+    would, so that a wrong file is our one-line error and not a traceback after the models load."""
+    import ssl
+
+    for path, what in ((cert, "--tls_cert"), (key, "--tls_key")):
+        if not os.path.isfile(path):
+            return "%s: %s is not a readable file" % (path, what)
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (ssl.SSLError, OSError, ValueError) as e:
+        return "%s, %s: cannot serve TLS with them: %s" % (cert, key, getattr(e, "reason", None) or e)
+    return None
 
 
 def is_loopback(host):

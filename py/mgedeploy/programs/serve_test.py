@@ -8,6 +8,7 @@ import concurrent.futures
 import json
 import os
 import socket
+import ssl
 import threading
 import time
 
@@ -39,6 +40,52 @@ def test_usage_and_model_errors_are_one_line():
                                   "--host 0.0.0.0 serves other machines: give --api_key_file")
     testing.assert_one_line_error(testing.run(SERVE, "--api_key_file", "/nonexistent/keys"), 1,
                                   "/nonexistent/keys: cannot read the API key file")
+
+
+def self_signed(directory):
+    """A throwaway certificate for 127.0.0.1 and its key (PEM files), made with cryptography."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "megdeploy test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    with open(cert_path, "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(key_path, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_tls_serves_https_and_plain_http_gets_no_answer(tmp_path):
+    cert, key = self_signed(str(tmp_path))
+    testing.assert_one_line_error(testing.run(SERVE, "--tls_cert", cert), 2, "--tls_cert and --tls_key go together")
+    testing.assert_one_line_error(testing.run(SERVE, "--model", testing.LITE0, "--tls_cert", cert, "--tls_key", cert),
+                                  1, "cannot serve TLS with them")
+    server = Server("--workers", "1", "--tls_cert", cert, "--tls_key", key)
+    try:
+        assert server.url.startswith("https://")
+        trust = ssl.create_default_context(cafile=cert)  # what curl --cacert does
+        answer = httpx.post(server.url + URL, content=open(testing.CAT, "rb").read(), verify=trust, timeout=30)
+        assert answer.status_code == 200 and answer.json()["top"][0]["name"] == "tiger_cat"
+        # Plain HTTP to the TLS port: no HTTP answer (the handshake fails; nothing with data comes back).
+        reply = exchange(server.port, b"GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n", timeout=5)
+        assert "HTTP/1.1 200" not in reply and "live" not in reply, reply[:200]
+    finally:
+        assert server.stop() == 0, server.stderr
 
 
 def test_an_api_key_guards_everything_but_health(tmp_path):
