@@ -8,7 +8,6 @@
 #include <regex>
 #include <sstream>
 
-
 namespace megdeploy {
 namespace {
 

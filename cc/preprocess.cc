@@ -59,8 +59,7 @@ cv::Mat ReadBgr(const std::string& path, const PreprocessSpec& spec, long long m
   } catch (const std::runtime_error& e) {
     throw ImageError(e.what());
   }
-  if (raw.empty()) throw ImageError(path + ": cannot read image: the file is empty");
-  return DecodeBgr(raw, path, spec, max_pixels);
+  return DecodeBgr(raw, path, spec, max_pixels);  // an empty file is refused there
 }
 
 cv::Mat DecodeBgr(const std::string& raw, const std::string& name, const PreprocessSpec& spec, long long max_pixels) {

@@ -87,8 +87,7 @@ int ParseFlags(CLI::App& app, int argc, char** argv) {
 }
 
 int UsageError(const std::string& program, const std::string& message) {
-  std::fprintf(quiet::RealStderr(), "%s: %s (see --help)\n", program.c_str(), message.c_str());
-  quiet::DropNativeOutput();
+  Fail(program, message + " (see --help)");
   return 2;
 }
 

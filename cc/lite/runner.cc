@@ -18,10 +18,6 @@ std::string LastError() {
   return message;
 }
 
-}  // namespace
-
-namespace {
-
 size_t DataTypeSize(LiteDataType type) {
   switch (type) {
     case LITE_FLOAT:
