@@ -45,14 +45,30 @@ def nchw88_timed(lite):
                 and lite.get("cpu") == lite_options.cpu_fingerprint())
 
 
+# AMD's (family, model) → core generation, for the CPUs these machines have had; others get none.
+_AMD_CORES = {(23, 49): "Zen 2", (25, 1): "Zen 3", (25, 17): "Zen 4", (26, 2): "Zen 5"}
+
+
+def cpu_name(info):
+    """The model name with its family and model numbers (the model name alone, "AMD EPYC", is the
+    same on every generation these machines have had) and, when known, the core generation."""
+    family, model = info.get("cpu family", "?"), info.get("model", "?")
+    name = "%s (family %s model %s" % (info.get("model name", "unknown"), family, model)
+    if info.get("vendor_id") == "AuthenticAMD" and family.isdigit() and model.isdigit():
+        core = _AMD_CORES.get((int(family), int(model)))
+        name += ", " + core if core else ""
+    return name + ")"
+
+
 def describe():
     info = _cpuinfo()
     flags = set(info.get("flags", "").split())
     mhz = float(info.get("cpu MHz", "0") or 0)
     vendor = info.get("vendor_id", "")
     # FP32 FLOP per cycle per core: two FMA pipes x (8 lanes at 256 bits) x 2 FLOP = 32. AMD Zen 4
-    # runs AVX-512 as two 256-bit halves, so it stays 32; Intel cores with two 512-bit FMA units: 64.
-    if "avx512f" in flags and vendor == "GenuineIntel":
+    # runs AVX-512 as two 256-bit halves, so it stays 32; Intel cores with two 512-bit FMA units and
+    # AMD Zen 5 (family 26, full-width AVX-512 datapath): 64.
+    if "avx512f" in flags and (vendor == "GenuineIntel" or info.get("cpu family") == "26"):
         per_cycle, why = 64, "2 x 512-bit FMA"
     elif "fma" in flags and "avx512f" in flags:
         per_cycle, why = 32, "2 x 256-bit FMA (AVX-512 executes as 2 x 256 on AMD)"
@@ -63,7 +79,7 @@ def describe():
     sgemm = measured_sgemm_gflops()
     nominal = mhz / 1e3 * per_cycle
     return {
-        "cpu": info.get("model name", "unknown"),
+        "cpu": cpu_name(info),
         "vendor": vendor,
         "cores": os.cpu_count(),
         "mhz_reported": mhz,

@@ -2,7 +2,8 @@
 `enable_profile_performance`): time per operator type, and the heaviest operators, as Markdown.
 
 The profile holds one timed run: for each operator id, the device kernel's start and end (seconds).
-For convolutions it also separates 1x1, depthwise and other kernels, where the time usually goes.
+For convolutions it also separates 1x1, depthwise and other kernels, where the time usually goes
+(op_profile.py; //bench:profile_compare puts Lite beside ONNX Runtime).
 
 Usage: bazel run //bench:profile_summary -- PROFILE.json [--top 10]
 """
@@ -12,39 +13,16 @@ import sys
 
 from absl import app, flags
 
+from bench import op_profile
+
 TOP = flags.DEFINE_integer("top", 10, "How many single operators to list.", lower_bound=0)
 
 
-def conv_kind(op, graph):
-    """'conv 1x1', 'conv depthwise kxk' or 'conv kxk' from the filter's shape (NCHW or NCHW88)."""
-    filters = [graph["var"].get(v, {}) for v in op["input"][1:2]]
-    shape = filters[0].get("mem_plan", {}).get("layout", {}).get("shape") if filters else None
-    if not shape:
-        return op["type"]
-    if len(shape) == 6 and shape[1:3] == [1, 1]:  # NCHW88 channel-wise: (G/8, 1, 1, FH, FW, 8)
-        return "%s depthwise %dx%d" % (op["type"], shape[3], shape[4])
-    if len(shape) == 6:  # NCHW88 dense: (OC/8, IC/8, FH, FW, 8, 8)
-        return "%s %dx%d" % (op["type"], shape[2], shape[3])
-    if len(shape) == 5 and shape[-1] == 8:  # NCHW input to NCHW88 output: (OC/8, FH, FW, IC, 8)
-        return "%s %dx%d" % (op["type"], shape[1], shape[2])
-    if len(shape) == 5:  # NCHW grouped: (G, OC/G, IC/G, FH, FW)
-        return "%s depthwise %dx%d" % (op["type"], shape[-2], shape[-1])
-    return "%s %dx%d" % (op["type"], shape[-2], shape[-1])
-
-
 def summarise(profile):
-    graph = profile["graph_exec"]
-    device = profile["profiler"]["device"]
-    by_kind, single = collections.Counter(), []
-    for op_id, nodes in device.items():
-        op = graph["operator"].get(op_id)
-        if op is None:
-            continue
-        ms = sum((t["end"] - t["start"]) * 1e3 for t in nodes.values())
-        kind = conv_kind(op, graph) if "Conv" in op["type"] else op["type"]
-        by_kind[kind] += ms
-        single.append((ms, kind, op["name"]))
-    return by_kind, sorted(single, reverse=True)
+    ops = op_profile.lite_ops(profile)
+    by_kind = collections.Counter(op_profile.by_kind(ops))
+    single = sorted(((op["ms"], op["kind"], op["name"]) for op in ops), reverse=True)
+    return by_kind, single
 
 
 def main(argv):

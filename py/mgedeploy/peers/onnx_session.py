@@ -13,11 +13,18 @@ def serialized_graph(info):
                        info["input"]["shape"]).SerializeToString()
 
 
-def session(serialized, threads):
+def options(threads):
+    """The session options every comparison uses (profiling tools add to them)."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
-    return onnxruntime.InferenceSession(serialized, options, providers=["CPUExecutionProvider"])
+    return options
+
+
+def session(serialized, threads):
+    import onnxruntime
+
+    return onnxruntime.InferenceSession(serialized, options(threads), providers=["CPUExecutionProvider"])
