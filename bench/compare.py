@@ -62,7 +62,9 @@ def configurations(models, threads, cache_dir):
         model = model_file(name)
         info = contract.read(model)
         digest = info["mge_file"]["sha256"][:12]
-        nchw88_safe = machine.nchw88_timed(info.get("lite", {}))
+        nchw88_safe, what = machine.nchw88_runs(model)
+        print("%s: NCHW88 in a child process: %s%s" % (name, what, "" if nchw88_safe else " (not timed)"),
+              file=sys.stderr, flush=True)
         for t in threads:
             common = ["--threads", str(t), "--warmup", str(WARMUP.value), "--json"]
             cache = os.path.join(cache_dir, "%s-%s-%sthreads.cache" % (name, digest, t))

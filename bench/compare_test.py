@@ -6,7 +6,7 @@ import os
 import pytest
 
 from bench import machine
-from mgedeploy.lite import options as lite_options
+from mgedeploy import contract
 from tests import fixtures, testing
 
 ROOT = testing.ROOT
@@ -45,14 +45,17 @@ def test_cc_benchmark_json_and_text():
     assert "median" in text and "load" in text
 
 
-def test_nchw88_is_timed_only_where_it_ran():
-    here = lite_options.cpu_fingerprint()
-    elsewhere = dict(here, model_name=here["model_name"] + " (another)")
-    assert machine.nchw88_timed({"nchw88": True, "cpu": here})
-    assert machine.nchw88_timed({"nchw88": False, "median_ms": {"nchw": 9.0, "nchw88": 7.0}, "cpu": here})
-    assert not machine.nchw88_timed({"nchw88": True, "cpu": elsewhere})
-    assert not machine.nchw88_timed({"nchw88": False, "median_ms": {"nchw": 9.0}, "cpu": here})
-    assert not machine.nchw88_timed({})
+def test_nchw88_is_timed_only_where_its_probe_ran(tmp_path):
+    runs, what = machine.nchw88_runs(MODEL)
+    assert runs == (what == "ran"), what
+    # A model that does not match its contract is refused before any child runs (how the probe's
+    # failures and timeouts are reported: //py:tuning_test).
+    broken = tmp_path / "broken.mge"
+    broken.write_bytes(open(MODEL, "rb").read()[:4096])
+    with open(MODEL + ".json") as f:
+        (tmp_path / "broken.mge.json").write_text(f.read())
+    with pytest.raises(contract.ContractError, match="does not match its contract"):
+        machine.nchw88_runs(str(broken))
 
 
 def test_compare_writes_json_table_and_chart(tmp_path):
@@ -64,10 +67,8 @@ def test_compare_writes_json_table_and_chart(tmp_path):
     assert report["macs"]["snetv2_x100"] == 145_814_296
     assert report["machine"]["cores"] >= 1 and report["machine"]["peak_gflops_per_core"] > 0
     runtimes = sorted(r["runtime"] for r in report["rows"])
-    # Lite C++: default, fast-run, and NCHW88 where export's probe ran it on this CPU (not for the
-    # test model, exported with --lite_settings none: test_nchw88_is_timed_only_where_it_ran covers that).
-    lite = json.load(open(fixtures.SNETV2 + ".json"))["lite"]
-    lite_cc = 3 if machine.nchw88_timed(lite) else 2
+    # Lite C++: default, fast-run, and NCHW88 where its child-process probe ran it on this CPU.
+    lite_cc = 3 if machine.nchw88_runs(fixtures.SNETV2)[0] else 2
     assert runtimes == ["eager"] + ["lite_cc"] * lite_cc + ["lite_py", "onnxruntime"]
     for row in report["rows"]:
         for key, kind in ROW_KEYS.items():

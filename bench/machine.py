@@ -36,13 +36,24 @@ def measured_sgemm_gflops(size=1024, repeats=5):
         return None
 
 
-def nchw88_timed(lite):
-    """NCHW88 can deadlock on some CPUs: it is timed only on a machine where export's child-process
-    probe ran it (a contract's "lite" section chose it, or timed it, on this CPU)."""
-    from mgedeploy.lite import options as lite_options
+def nchw88_runs(model_path):
+    """(whether NCHW88 runs `model_path` here, what happened): it can deadlock on some CPUs (AMD
+    AVX-512 without the Xbyak fix), so it is first run in export's child-process probe
+    (lite/tuning.py), on a seeded random input, with the probe's timeout."""
+    import tempfile
 
-    return bool((lite.get("nchw88") or "nchw88" in lite.get("median_ms", {}))
-                and lite.get("cpu") == lite_options.cpu_fingerprint())
+    import numpy as np
+
+    from mgedeploy import contract
+    from mgedeploy.lite import tuning
+
+    info = contract.read(model_path)
+    with tempfile.TemporaryDirectory() as tmp:
+        sample = os.path.join(tmp, "sample.npy")
+        np.save(sample, np.random.default_rng(0).uniform(-1, 1, info["input"]["shape"]).astype(np.float32))
+        result, what = tuning.run_probe(["check", "nchw88", model_path, info["input"]["name"], sample,
+                                         os.path.join(tmp, "out.npy"), ""], tuning.TIMEOUT_S["nchw88"])
+    return result is not None, what
 
 
 # AMD's (family, model) → core generation, for the CPUs these machines have had; others get none.
