@@ -10,8 +10,10 @@ ConvBnRelu2d, residual additions an Elemwise("ADD"), and the input passes a Quan
 - Pooling and the classifier stay float (after a DequantStub): 0.3 % of the MACs.
 Weights are quantised per tensor (int8, symmetric: MegEngine's quantised dtypes carry one scale per
 tensor, so per-channel scales are not available to Lite), activations per tensor from calibration
-images: "minmax" (the extremes seen) or "percentile" (each image's 99.999th / 0.001st percentile,
-averaged over the images: a few outliers no longer stretch the range).
+images. METHODS: "minmax" (the extremes seen), "percentile" (each image's 99.999th / 0.001st
+percentile, averaged over the images: a few outliers no longer stretch the range), and min/max
+after the data-free methods of data_free_quantization.py: "cle" (cross-layer equalization, with
+per-channel clamps: ChannelClip), "bias" (bias correction) and "cle_bias" (both, as the paper).
 """
 from functools import partial
 
@@ -24,7 +26,10 @@ from megengine.quantization import MinMaxObserver, QConfig, enable_observer, qua
 RELU6_CAP = 6.0
 WIDE_KERNEL_LEAD = 2
 PERCENTILE = 99.999
-CALIBRATIONS = ("minmax", "percentile")
+# name: (activation observer, cross-layer equalization, bias correction)
+METHODS = {"minmax": ("minmax", False, False), "percentile": ("percentile", False, False),
+           "cle": ("minmax", True, False), "bias": ("minmax", False, True), "cle_bias": ("minmax", True, True)}
+CALIBRATIONS = tuple(METHODS)
 
 
 class PercentileObserver(MinMaxObserver):
@@ -70,6 +75,25 @@ def conv_bn(conv, bn, relu, same_conv=None):
     return fused
 
 
+class ChannelClip(M.Module):
+    """min(x, clip[c]) per channel: ReLU6's clamp after cross-layer equalization has rescaled channel
+    c by 1 / s_c (the clamp becomes 6 / s_c; data_free_quantization.py). Quantised, it is an int8
+    MIN against a quantised constant, which Lite runs."""
+
+    def __init__(self, channels, value=RELU6_CAP):
+        super().__init__()
+        self.clip = megengine.Parameter(np.full((1, channels, 1, 1), value, dtype=np.float32))
+        self.stub = M.QuantStub()
+        self.min = M.Elemwise("MIN")
+
+    def forward(self, x):
+        return self.min(x, self.stub(F.broadcast_to(self.clip, x.shape)))
+
+
+def clipped(x, clip):
+    return x if clip is None else clip(x)
+
+
 class Block(M.Module):
     def __init__(self, block):
         super().__init__()
@@ -78,10 +102,13 @@ class Block(M.Module):
         self.project = conv_bn(block.project_conv, block.bn2, False)
         self.residual = block.residual
         self.add = M.Elemwise("ADD")
+        # Per-channel clamps, set by equalization (data_free_quantization.py); None: the activation
+        # range's cap at 6 is the clamp.
+        self.expand_clip = self.depthwise_clip = None
 
     def forward(self, inputs):
-        x = self.expand(inputs) if self.expand is not None else inputs
-        x = self.project(self.depthwise(x))
+        x = clipped(self.expand(inputs), self.expand_clip) if self.expand is not None else inputs
+        x = self.project(clipped(self.depthwise(x), self.depthwise_clip))
         return self.add(x, inputs) if self.residual else x
 
 
@@ -97,30 +124,38 @@ class QuantizableLite0(M.Module):
         self.fc.weight = megengine.Parameter(float_model.fc.weight.numpy())
         self.fc.bias = megengine.Parameter(float_model.fc.bias.numpy())
         self.fc.disable_quantize()
+        self.stem_clip = self.head_clip = None
 
     def forward(self, x):
-        x = self.stem(self.quant(x))
+        x = clipped(self.stem(self.quant(x)), self.stem_clip)
         for block in self.blocks:
             x = block(x)
-        x = self.dequant(self.head(x))
+        x = self.dequant(clipped(self.head(x), self.head_clip))
         return self.fc(F.flatten(F.mean(x, axis=[2, 3], keepdims=True), 1))
 
 
 def quantize_lite0(float_model, calibration_inputs, calibration="minmax"):
     """The int8 model: observers record activation ranges on `calibration_inputs` (float32 NCHW
-    arrays, preprocessed like the model's input) by `calibration` (one of CALIBRATIONS), then
+    arrays, preprocessed like the model's input) by `calibration` (one of METHODS), then
     weights and activations are quantised."""
+    _, equalize, bias_correction = METHODS[calibration]
     model = QuantizableLite0(float_model)
     model.eval()
-    qat = quantize_qat(model, qconfig=calibration_qconfig(calibration))
+    caps = {}
+    if equalize or bias_correction:
+        from bench import data_free_quantization  # it builds on this module's ChannelClip
+
+        caps = data_free_quantization.prepare(model, calibration_inputs, equalize, bias_correction)
+    qat = quantize_qat(model, qconfig=calibration_qconfig(METHODS[calibration][0]))
     qat.eval()
     enable_observer(qat)
     for x in calibration_inputs:
         qat(megengine.tensor(x))
-    for _, module in qat.named_modules():
-        # The qat ConvBnRelu2d (a float one, kept out of quantisation, has no observer): cap at 6.
+    for name, module in qat.named_modules():
+        # The qat ConvBnRelu2d (a float one, kept out of quantisation, has no observer): cap at 6, or
+        # at the largest of its per-channel clamps after equalization.
         if type(module).__name__ == "ConvBnRelu2d" and hasattr(module, "act_observer"):
-            module.act_observer.max_val[...] = F.minimum(module.act_observer.max_val, RELU6_CAP)
+            module.act_observer.max_val[...] = F.minimum(module.act_observer.max_val, caps.get(name, RELU6_CAP))
     quantized = quantize(qat)
     quantized.eval()
     return quantized

@@ -143,6 +143,11 @@ def main(argv):
                                               os.path.join(tmp, "probe.npy"), ""], lite_tuning.TIMEOUT_S["nchw88"])
         if probe is not None:
             configs[("fp32", "weight_preprocess+record1+nchw88")] = [CC_BENCHMARK, fp32_path, "--nchw88"] + FAST
+            probe, _ = lite_tuning.run_probe(["check", "nchw88", int8_paths[first], tracing.INPUT_NAME, sample_path,
+                                              os.path.join(tmp, "probe8.npy"), ""], lite_tuning.TIMEOUT_S["nchw88"])
+            if probe is not None:
+                configs[("int8", "weight_preprocess+record1+nchw88 (%s)" % first)] = [
+                    CC_BENCHMARK, int8_paths[first], "--nchw88"] + FAST
         for command in configs.values():
             if "--fast_run_cache" in command:
                 timed(command + ["--iters", "1", "--json"])

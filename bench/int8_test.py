@@ -12,7 +12,8 @@ def test_int8_writes_json_and_table(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads((tmp_path / "int8.json").read_text())
     assert report["crops"] == 4 and report["calibration_inputs"] > 0
-    assert [c["calibration"] for c in report["calibrations"]] == ["minmax", "percentile"]
+    methods = ["minmax", "percentile", "cle", "bias", "cle_bias"]
+    assert [c["calibration"] for c in report["calibrations"]] == methods
     for calibration in report["calibrations"]:
         assert 0 <= calibration["crops_top1_agree"] <= 4
         assert {p["photo"] for p in calibration["photos"]} == {"cat.jpg", "coffee.jpg"}
@@ -21,7 +22,7 @@ def test_int8_writes_json_and_table(tmp_path):
     assert precisions == {"fp32", "int8"}
     for row in report["rows"]:
         assert row["median_ms"] is None or row["median_ms"] > 0
-    assert (tmp_path / "int8.md").read_text().count("| int8 |") == 3  # default + each calibration
+    assert (tmp_path / "int8.md").read_text().count("| int8 |") == 1 + len(methods)  # default + each method
     assert (tmp_path / "int8.md").read_text().count("| fp32 |") == 1  # no fast-run, no NCHW88 here
 
 
