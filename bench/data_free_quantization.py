@@ -4,7 +4,8 @@ efficientnet_lite_int8.py, whose weights are quantised per tensor.
 
 - Batch norms are folded into their convolutions first (each BN is left as the identity), so the
   weights seen here are the ones MegEngine quantises.
-- Equalization (each channel's scale bounded by MAX_CHANNEL_SCALE): in every block, the convolution pairs around the depthwise one ((expand or stem) ->
+- Equalization (each channel's scale bounded by MAX_CHANNEL_SCALE): in every block, the
+  convolution pairs around the depthwise one ((expand or stem) ->
   depthwise, depthwise -> project) are rescaled per channel, s_i = sqrt(r1_i / r2_i) with r1_i the
   range of the first layer's output channel i and r2_i that of the second's input channel i: the
   first's channel i is divided by s_i, the second's input i multiplied by it, until the ranges

@@ -16,8 +16,9 @@ _KINDS = {
     "concat": ("Concat",),
     "slice": ("Subtensor", "Slice", "Split", "Gather"),
     "layout conversion": ("Dimshuffle", "Reshape", "Broadcast", "RelayoutFormat", "Transpose", "Flatten",
-                          "ReorderInput", "ReorderOutput", "Reorder"),
-    "pooling": ("Reduce", "PoolingForward", "GlobalAveragePool", "ReduceMean", "AveragePool", "MaxPool"),
+                          "ReorderInput", "ReorderOutput", "Reorder", "Squeeze", "Unsqueeze"),
+    "pooling": ("Reduce", "PoolingForward", "AdaptivePoolingForward", "GlobalAveragePool", "ReduceMean",
+                "AveragePool", "MaxPool"),
     "fully connected": ("MatrixMul", "Gemm", "MatMul"),
     "softmax": ("SoftmaxForward", "Softmax"),
 }

@@ -92,9 +92,15 @@ def compare(model):
             columns[name] = profile_lite(model_path, [f.format(cache=cache) for f in flags_], tmp)
         print("%s: profiling %s (%d runs)..." % (model, ORT, ORT_RUNS.value), file=sys.stderr, flush=True)
         columns[ORT] = profile_ort(model_path, tmp)
+    convs = {name: op_profile.convolutions(ops) for name, ops in columns.items()}
+    # A stalled Lite convolution (ShuffleNetV2's stem) leaves ORT's same layer out of the totals too,
+    # so that both sides count the same work. Both runtimes run the stem first.
+    for name, c in convs.items():
+        for i, op in enumerate(c):
+            if op.get("stalled") and i < len(convs[ORT]) and convs[ORT][i]["kind"] == op["kind"]:
+                convs[ORT][i]["stalled"] = True
     artifacts = {name: [op for op in ops if op.get("stalled")] for name, ops in columns.items()}
     counted = {name: [op for op in ops if not op.get("stalled")] for name, ops in columns.items()}
-    convs = {name: op_profile.convolutions(ops) for name, ops in columns.items()}
     lengths = {len(c) for c in convs.values()}
     kinds = {tuple(op["kind"] for op in c) for c in convs.values()}
     layers = []
@@ -104,33 +110,40 @@ def compare(model):
                            **{name: None if c[i].get("stalled") else c[i]["ms"] for name, c in convs.items()}})
     return {"model": model, "kinds": {name: op_profile.by_kind(ops) for name, ops in counted.items()},
             "totals_ms": {name: sum(op["ms"] for op in ops) for name, ops in counted.items()},
-            "lite_stalled": artifacts,
+            "stalled": artifacts,
             "conv_layers": layers, "columns": list(columns)}
 
 
 def markdown(report, cpu):
     names = report["columns"]
+    lites = [n for n in names if n != ORT]
     lines = ["# Per-operator profile: %s (%s, 1 thread)" % (report["model"], cpu), "",
              "Lite: median of %d profiled processes per operator; ONNX Runtime: median of %d runs. Profiling "
              "slows Lite's operators, so compare shares and ratios, not absolute times with //bench:compare." %
              (report["lite_runs"], report["ort_runs"]), "",
-             "| operator kind | " + " | ".join("%s ms (share)" % n for n in names) + " | NCHW88 / ORT |",
-             "| --- |" + " --- |" * (len(names) + 1)]
+             "| operator kind | " + " | ".join("%s ms (share)" % n for n in names) + " | " +
+             " | ".join("%s / ORT" % n[len("Lite "):] for n in lites) + " |",
+             "| --- |" + " --- |" * (len(names) + len(lites))]
     kinds = sorted({k for n in names for k in report["kinds"][n]}, key=lambda k: -report["kinds"][names[0]].get(k, 0))
     for kind in kinds:
         cells = []
         for n in names:
             ms = report["kinds"][n].get(kind, 0.0)
             cells.append("%.3f (%.0f %%)" % (ms, 100 * ms / report["totals_ms"][n]))
-        ort, lite = report["kinds"][ORT].get(kind, 0.0), report["kinds"][names[0]].get(kind, 0.0)
-        lines.append("| %s | %s | %s |" % (kind, " | ".join(cells), "%.2fx" % (lite / ort) if ort else "-"))
-    lines.append("| total | %s | %.2fx |" % (" | ".join("%.3f" % report["totals_ms"][n] for n in names),
-                                            report["totals_ms"][names[0]] / report["totals_ms"][ORT]))
+        ort = report["kinds"][ORT].get(kind, 0.0)
+        ratios = ["%.2fx" % (report["kinds"][n].get(kind, 0.0) / ort) if ort else "-" for n in lites]
+        lines.append("| %s | %s | %s |" % (kind, " | ".join(cells), " | ".join(ratios)))
+    totals = report["totals_ms"]
+    lines.append("| total | %s | %s |" % (" | ".join("%.3f" % totals[n] for n in names),
+                                         " | ".join("%.2fx" % (totals[n] / totals[ORT]) for n in lites)))
     lines.append("")
-    lines.append("Left out of Lite's totals (the profiler's stall, op_profile.py): "
+    lines.append("Left out of the totals (Lite's profiler stall, op_profile.py, and ORT's same layer): "
                  + "; ".join("%s `%s` %.3f ms" % (n, op["name"][:50], op["ms"])
-                             for n, ops in report["lite_stalled"].items() for op in ops))
-    if report["conv_layers"]:
+                             for n, ops in report["stalled"].items() for op in ops))
+    if not report["conv_layers"]:
+        lines += ["", "No layer table: the runtimes run this graph's convolutions in different orders (its "
+                  "branches), so the i-th is not the same layer in both."]
+    else:
         lines += ["", "| conv layer | kind | input | " + " | ".join("%s ms" % n for n in names) + " | NCHW88 / ORT |",
                   "| --- | --- | --- |" + " --- |" * (len(names) + 1)]
         for layer in report["conv_layers"]:

@@ -4,9 +4,11 @@ with one thread each, batch 1/4/8, and two models in one process alternating run
 Forward passes only (random input), from Python threads (megenginelite and onnxruntime both
 release the GIL for a whole run). Every configuration runs in its own child process (the runtimes
 leave threads behind), for --seconds after a warm-up, in a shuffled order, --rounds times; the table
-gives the median images/s. Lite uses the settings export's NCHW candidate records (weight
-preprocess, record level 1, fast-run kernels cached per configuration in --fast_run_cache_dir);
-2-network Lite shares one copy of the weights. Batch N uses a model exported with --batch N.
+gives the median images/s. Lite uses the settings export would choose on this machine, per model:
+weight preprocess, record level 1, and the faster of its two candidates in export's own
+child-process race (lite/tuning.py) — NCHW with fast-run kernels (cached per configuration in
+--fast_run_cache_dir) or NCHW88 (where its probe runs); 2-network Lite shares one copy of the
+weights. Batch N uses a model exported with --batch N.
 
 Batch 4 and 8 pay a fast-run search of several minutes per model and runtime the first time
 (Lite's profiler also times the naive kernels at those shapes); the recorded run used --batches 1,
@@ -55,7 +57,30 @@ def export(model, batch, directory):
     return path
 
 
-def make_runner(runtime, path, threads, cache, share=None):
+def choose_layout(path):
+    """("nchw" or "nchw88", {candidate: median ms}) for the model at `path`: export's race of its
+    candidates in one child process (NCHW88 only where its probe runs it)."""
+    from mgedeploy import contract
+    from mgedeploy.lite import tuning
+
+    runs, _ = machine.nchw88_runs(path)
+    if not runs:
+        return "nchw", {}
+    info = contract.read(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        sample = os.path.join(tmp, "sample.npy")
+        np.save(sample, np.random.default_rng(0).random(info["input"]["shape"], dtype=np.float32))
+        cache = os.path.join(tmp, "race.fastrun")
+        args = [path, info["input"]["name"], sample]
+        tuning.run_probe(["check", "nchw"] + args + [os.path.join(tmp, "out.npy"), cache], tuning.TIMEOUT_S["nchw"])
+        medians, what = tuning.run_probe(["race"] + args + [cache, "nchw", "nchw88"], tuning.TIMEOUT_S["nchw"])
+    if medians is None:
+        print("  %s: racing the layouts failed (%s): NCHW" % (path, what), flush=True)
+        return "nchw", {}
+    return min(medians, key=medians.get), medians
+
+
+def make_runner(runtime, path, threads, cache, share=None, layout="nchw"):
     """A callable running one forward pass of random input, and the network object (to share)."""
     from mgedeploy import contract
 
@@ -66,7 +91,8 @@ def make_runner(runtime, path, threads, cache, share=None):
         from mgedeploy.lite import options as lite_options
         from mgedeploy.lite import runner as lite_runner
 
-        options = lite_options.LiteOptions(weight_preprocess=True, record_level=1, fast_run_cache=cache)
+        options = (lite_options.LiteOptions(weight_preprocess=True, record_level=1, nchw88=True) if layout == "nchw88"
+                   else lite_options.LiteOptions(weight_preprocess=True, record_level=1, fast_run_cache=cache))
         runner = lite_runner.LiteRunner(path, info["input"]["name"], threads=threads, options=options,
                                         share_weights_with=share)
         return (lambda: runner.run(data)), runner
@@ -78,7 +104,7 @@ def make_runner(runtime, path, threads, cache, share=None):
     return (lambda: session.run(None, {name: data})), proto
 
 
-def measure(runtime, paths_, networks, threads, seconds, cache_dir):
+def measure(runtime, paths_, networks, threads, seconds, cache_dir, layouts):
     """In a child process: images/s of `networks` Python threads, each owning one network per model
     path (alternating between the paths run by run), `threads` Lite/ORT threads each."""
     from mgedeploy.cli import quiet
@@ -92,7 +118,7 @@ def measure(runtime, paths_, networks, threads, seconds, cache_dir):
     for worker in range(networks):
         own = []
         for p in paths_:
-            run, shared = make_runner(runtime, p, threads, cache, firsts.get(p))
+            run, shared = make_runner(runtime, p, threads, cache, firsts.get(p), layouts.get(p, "nchw"))
             firsts.setdefault(p, shared)
             own.append(run)
         runners.append(own)
@@ -155,8 +181,9 @@ def configurations(models, batches, directory):
 
 def table(report):
     lines = ["# //bench:throughput, %s, %d cores" % (report["machine"]["cpu"], report["machine"]["cores"]), "",
-             "Images/s (median of %d rounds, %g s each; forward passes of random input)." % (
-                 report["rounds"], report["seconds"]), "",
+             "Images/s (median of %d rounds, %g s each; forward passes of random input). Lite's layout per model "
+             "(export's race): %s." % (report["rounds"], report["seconds"], ", ".join(
+                 "%s %s" % (m, v["chosen"].upper()) for m, v in report["lite_layouts"].items())), "",
              "| model | configuration | Lite | ONNX Runtime | Lite / ORT |", "|---|---|---|---|---|"]
     rows = {}
     for r in report["results"]:
@@ -174,6 +201,15 @@ def main(argv):
     with tempfile.TemporaryDirectory() as directory:
         print("Exporting batch sizes %s..." % ", ".join(BATCHES.value), flush=True)
         configs = configurations(MODELS.value, [int(b) for b in BATCHES.value], directory)
+        layouts, races, chosen = {}, {}, {}
+        for model in MODELS.value:
+            layout, races[model] = choose_layout(export(model, 1, directory))
+            chosen[model] = layout
+            print("  %s: Lite in %s (race medians: %s)" % (model, layout, races[model] or "not raced"), flush=True)
+            for config in configs:  # every path of this model (each batch) takes its batch-1 choice
+                for p in config[3]:
+                    if os.path.basename(p).startswith(model):
+                        layouts[p] = layout
         samples = {i: [] for i in range(len(configs))}
         rng = random.Random(SEED.value)
         context = multiprocessing.get_context("spawn")
@@ -186,10 +222,11 @@ def main(argv):
                                                         runtime, name), flush=True)
                 with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as child:
                     samples[i].append(child.submit(measure, runtime, model_paths, networks, threads, SECONDS.value,
-                                                   cache_dir).result())
+                                                   cache_dir, layouts).result())
     results = [{"model": c[0], "runtime": c[1], "configuration": c[2], "images_per_s": samples[i],
                 "median_images_per_s": statistics.median(samples[i])} for i, c in enumerate(configs)]
     report = {"tool": "throughput", "machine": machine.describe(), "rounds": ROUNDS.value, "seconds": SECONDS.value,
+              "lite_layouts": {m: {"chosen": chosen[m], "race_medians_ms": races[m]} for m in MODELS.value},
               "results": results}
     directory = results_io.output_dir(OUTPUT_DIR.value)
     text = table(report)

@@ -3,13 +3,16 @@
 Two candidates (options.CANDIDATES), both with weight preprocessing and a recorded kernel sequence (record level 1):
 - "nchw":   NCHW layout with fast-run kernels (searched once, saved to `<model>.fastrun`);
 - "nchw88": the x86 NCHW88 layout with Lite's heuristic kernels.
-Which wins depends on the model (measured, docs/speed.md: NCHW88 takes EfficientNet-Lite0 from
-~19 to ~13 ms but ShuffleNetV2 from ~8 to ~16 ms on this machine kind), so both are timed. NCHW88
-convolutions can reach oneDNN JIT kernels that, on some CPUs (seen: AMD Zen 4 with AVX-512), exit
-from a worker thread ("bad err=45 in Xbyak::Error") and then deadlock, so every candidate runs in
-a child process with a timeout; a candidate counts only if it exits cleanly with output within
-the export tolerance of the eager model. The contract records the CPU the choice was made on: on
-another CPU the inference programs do not trust it (options.py).
+Which wins depends on the model (measured on a Zen 5, docs/speed.md: NCHW88 takes
+EfficientNet-Lite0 from ~14 to ~10 ms but ShuffleNetV2 from ~5 to ~7.7 ms), so both are timed.
+Not candidates, measured: NCHW88 + fast-run (the same kernels as NCHW88, bit for bit) and the
+global layout transform (never faster than NCHW88, after ~50 s of layout search at every load).
+On AMD CPUs with AVX-512, NCHW88 convolutions reach oneDNN code that exits from a worker thread
+("bad err=45 in Xbyak::Error") and deadlocks unless xbyak_amd_fix.py has applied its fix (it
+refuses a library it does not know), so every candidate still runs in a child process with a
+timeout; a candidate counts only if it exits cleanly with output within the export tolerance of
+the eager model. The contract records the CPU the choice was made on: on another CPU the inference
+programs do not trust it (options.py).
 
 The children run probe.py. With `mode="fixed:NAME"` nothing is timed: one candidate is checked
 for exactness and recorded (build-time test models use this, so builds are deterministic).
@@ -28,7 +31,7 @@ from mgedeploy.lite import probe
 
 # A candidate's check is a load and one run (a few seconds; the fast-run search ~40 s for
 # EfficientNet-Lite0). NCHW88's failure mode is a deadlock, seen only as this timeout running out
-# (AMD Zen 4 here, every time), so its timeout is what such a CPU costs an export.
+# (on a Zen 4 before the Xbyak fix, every time), so its timeout is what such a CPU costs an export.
 TIMEOUT_S = {"nchw": 600, "nchw88": 60}
 MODES = ("auto", "none") + tuple("fixed:" + name for name in lite_options.CANDIDATES)
 
