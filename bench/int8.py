@@ -3,14 +3,16 @@
 Calibration uses photos scikit-image ships, never the test photos (chelsea.png and coffee.png,
 the sources of testdata/cat.jpg and coffee.jpg), each also mirrored. Agreement: top-1 of int8 vs
 fp32 (both under Lite) on every testdata photo and on seeded augmented crops of them (random
-crop of 35-100 % of the area, aspect 3:4 to 4:3, mirror, brightness x0.8-1.2). Speed: //cc:benchmark
-at 1 thread, int8 and fp32 interleaved over rounds; fp32 NCHW88 only where a child-process probe
-(lite/tuning.py) runs it safely. Rows are marked int8 or fp32, never mixed.
+crop of 35-100 % of the area, aspect 3:4 to 4:3, mirror, brightness x0.8-1.2), once per method
+(--calibration, efficientnet_lite_int8.METHODS: minmax, percentile, and the data-free cle, bias,
+cle_bias). Speed: //cc:benchmark at 1 thread, int8 and fp32 interleaved over rounds; NCHW88 (fp32,
+and int8 with the first method) only where a child-process probe (lite/tuning.py) runs it safely.
+Rows are marked int8 or fp32, never mixed.
 
 Writes int8.json and int8.md into --output_dir (default ~/.cache/megdeploy/bench).
 
 Usage: bazel run //bench:int8 -- [--crops 300] [--rounds 3] [--iters 50] [--nofast_run] [--nonchw88]
-         [--calibration minmax --calibration percentile] [--output_dir bench/results]
+         [--calibration minmax --calibration cle ...] [--output_dir bench/results]
 """
 import os
 import random
