@@ -25,7 +25,7 @@ import mgedeploy
 from mgedeploy import classifier as classifier_lib
 from mgedeploy import preprocess
 from mgedeploy.serving import auth
-from mgedeploy.serving import v2, workers as workers_lib
+from mgedeploy.serving import v2, v2_binary, workers as workers_lib
 from mgedeploy.serving.metrics import Metrics
 from mgedeploy.serving.uploads import ClientGone, HttpError, check_image, image_from_body, read_body
 
@@ -65,7 +65,9 @@ def model_name(path):
 # The POST routes registered as plain Starlette routes (make_app), with their /openapi.json summaries.
 RAW_ROUTES = {
     "/v2/models/{name}/infer": "V2 inference: FP32 tensors as JSON `data`, or images as a BYTES input "
-                               "(base64) named `image`.",
+                               "(base64) named `image`; either also as binary tensor data (Triton's extension: "
+                               "`Inference-Header-Content-Length`, `binary_data_size`), and the output too "
+                               "(`binary_data_output`).",
     "/v2/models/{name}/versions/{version}/infer": "The same, for version 1.",
     "/v2/models/{name}/classify": "An image as the body or as the multipart field `image`; `?topk=N` "
                                   "(default 5). Answers {model, image, top: [{index, name, probability}]}.",
@@ -281,14 +283,17 @@ def make_app(models, settings):
             # Off the event loop: a 1x3x224x224 tensor is ~150k numbers to parse and check, and
             # other requests must not wait behind it.
             payload, kind, value = await asyncio.get_running_loop().run_in_executor(
-                None, v2.parse_infer_body, body, pool.contract, settings.max_batch_inputs, settings.max_pixels)
+                None, v2.parse_infer_body, body, pool.contract, settings.max_batch_inputs, settings.max_pixels,
+                request.headers.get(v2_binary.HEADER))
             if kind == "tensor":
                 outputs = (await run_jobs(name, pool, [workers_lib.Job(deadline, tensor=value)]))[0]
             else:
                 jobs = [workers_lib.Job(deadline, image=image, name="input 'image' item %d" % i)
                         for i, image in enumerate(value)]
                 outputs = [result[0] for result in await run_jobs(name, pool, jobs)]
-            return Response(v2.response(name, payload, pool.contract, outputs), media_type="application/json")
+            answer, headers = v2.response(name, payload, pool.contract, outputs)
+            return Response(answer, headers=headers,
+                            media_type="application/octet-stream" if headers else "application/json")
         return await handle(name, "infer", request, work)
 
     async def classify(request: Request):

@@ -8,6 +8,7 @@ import base64
 import glob
 import json
 import os
+import struct
 import threading
 import time
 
@@ -364,6 +365,81 @@ def test_fp32_json_is_parsed_without_a_python_float_per_value(lite0_app):
         body = b'{"inputs": [{"name": "data", "datatype": "FP32", "shape": [1, 3, 224, 224], "data": %s}]}' % data
         answer = request(lite0_app, "POST", "/v2/models/%s/infer" % LITE0, content=body)
         assert answer.status_code == 400 and words in answer.json()["error"], (data, answer.text)
+
+
+def binary_request(header, binary, **headers):
+    """A body in the binary tensor extension's form: JSON `header`, then `binary`."""
+    text = json.dumps(header).encode()
+    return {"content": text + binary, "headers": {"Inference-Header-Content-Length": str(len(text)), **headers}}
+
+
+def binary_output(answer):
+    """The float32 output of a binary-extension answer, from its JSON header's binary_data_size."""
+    length = int(answer.headers["inference-header-content-length"])
+    header = json.loads(answer.content[:length])
+    output = header["outputs"][0]
+    assert "data" not in output and output["parameters"]["binary_data_size"] == len(answer.content) - length
+    return np.frombuffer(answer.content[length:], "<f4").reshape(output["shape"])
+
+
+def test_binary_tensors_in_and_out_give_the_json_route_bits(lite0_app):
+    """Triton's binary tensor extension (what tritonclient.http sends by default): FP32 and BYTES
+    inputs as raw bytes after the JSON, the output as raw bytes when asked: the same float32 bits
+    as the JSON route."""
+    url = "/v2/models/%s/infer" % LITE0
+    tensor = Classifier(testing.LITE0).preprocess(testing.CAT).astype(np.float32)
+    expected = np.asarray(request(lite0_app, "POST", url, json=v2_tensor("data", tensor)).json()["outputs"][0]["data"],
+                          np.float32)
+    raw = tensor.astype("<f4").tobytes()
+    fp32 = {"name": "data", "datatype": "FP32", "shape": list(tensor.shape), "parameters": {"binary_data_size": len(raw)}}
+    answer = request(lite0_app, "POST", url, **binary_request({"inputs": [fp32]}, raw))
+    assert answer.status_code == 200, answer.text
+    assert np.array_equal(np.asarray(answer.json()["outputs"][0]["data"], np.float32), expected)  # JSON out
+    for asks in ({"parameters": {"binary_data_output": True}},
+                 {"outputs": [{"name": "Softmax", "parameters": {"binary_data": True}}]}):
+        answer = request(lite0_app, "POST", url, **binary_request(dict({"inputs": [fp32]}, **asks), raw))
+        assert answer.status_code == 200, answer.text
+        assert np.array_equal(binary_output(answer).ravel(), expected)
+    photos = [open(p, "rb").read() for p in PHOTOS]
+    by_json = request(lite0_app, "POST", url, json=v2_images(PHOTOS)).json()["outputs"][0]["data"]
+    packed = b"".join(struct.pack("<I", len(p)) + p for p in photos)
+    images = {"name": "image", "datatype": "BYTES", "shape": [len(photos)], "parameters": {"binary_data_size": len(packed)}}
+    answer = request(lite0_app, "POST", url, **binary_request({"inputs": [images], "parameters": {"binary_data_output": True}},
+                                                              packed))
+    assert answer.status_code == 200, answer.text
+    assert np.array_equal(binary_output(answer).ravel(), np.asarray(by_json, np.float32))
+
+
+@pytest.mark.parametrize("make_body, words", [
+    (lambda fp32, raw: binary_request({"inputs": [fp32]}, raw[:-4]), "binary_data_size 602112, but 602108"),
+    (lambda fp32, raw: binary_request({"inputs": [dict(fp32, parameters={"binary_data_size": 4})]}, raw[:4]),
+     "4 bytes of binary data for FP32 shape"),
+    (lambda fp32, raw: binary_request({"inputs": [dict(fp32, data=[0.0])]}, raw), "both \"data\" and binary_data_size"),
+    (lambda fp32, raw: binary_request({"inputs": [dict(fp32, parameters={"binary_data_size": -1})]}, raw),
+     "non-negative integer"),
+    (lambda fp32, raw: binary_request({"inputs": [dict(fp32, parameters=[1])]}, raw), "must be an object"),
+    (lambda fp32, raw: {"content": raw, "headers": {"Inference-Header-Content-Length": "99999999"}},
+     "Inference-Header-Content-Length must be"),
+    (lambda fp32, raw: {"content": raw, "headers": {"Inference-Header-Content-Length": "-1"}},
+     "Inference-Header-Content-Length must be"),
+    (lambda fp32, raw: binary_request({"inputs": [{k: v for k, v in fp32.items() if k != "parameters"}]}, raw),
+     "no binary_data_size"),
+    (lambda fp32, raw: binary_request({"inputs": [fp32]}, np.full(150528, np.nan, "<f4").tobytes()), "finite"),
+    (lambda fp32, raw: binary_request({"inputs": [{"name": "image", "datatype": "BYTES", "shape": [1],
+                                                   "parameters": {"binary_data_size": 6}}]}, struct.pack("<I", 9) + b"ab"),
+     "element 0 says 9 bytes; 2 are left"),
+    (lambda fp32, raw: binary_request({"inputs": [{"name": "image", "datatype": "BYTES", "shape": [1],
+                                                   "parameters": {"binary_data_size": 3}}]}, b"abc"),
+     "ends before element 0's length"),
+    (lambda fp32, raw: binary_request({"inputs": [{"name": "image", "datatype": "BYTES", "shape": [1],
+                                                   "parameters": {"binary_data_size": 7}}]}, struct.pack("<I", 1) + b"abc"),
+     "2 bytes of binary data after its 1 elements"),
+])
+def test_malformed_binary_tensors_are_400(lite0_app, make_body, words):
+    raw = np.zeros((1, 3, 224, 224), "<f4").tobytes()
+    fp32 = {"name": "data", "datatype": "FP32", "shape": [1, 3, 224, 224], "parameters": {"binary_data_size": len(raw)}}
+    answer = request(lite0_app, "POST", "/v2/models/%s/infer" % LITE0, **make_body(fp32, raw))
+    assert answer.status_code == 400 and words in answer.json()["error"], answer.text
 
 
 def test_metadata_health_metrics_and_page(lite0_app):

@@ -13,6 +13,7 @@ import msgspec
 import numpy as np
 import orjson
 
+from mgedeploy.serving import v2_binary
 from mgedeploy.serving.uploads import HttpError, check_image
 
 IMAGE_INPUT = "image"
@@ -41,12 +42,14 @@ class _Input(msgspec.Struct):
     shape: msgspec.Raw = msgspec.Raw()
     datatype: msgspec.Raw = msgspec.Raw()
     data: msgspec.Raw = msgspec.Raw()
+    parameters: msgspec.Raw = msgspec.Raw()
 
 
 class _Request(msgspec.Struct):
     inputs: msgspec.Raw = msgspec.Raw()
     outputs: msgspec.Raw = msgspec.Raw()
     id: msgspec.Raw = msgspec.Raw()
+    parameters: msgspec.Raw = msgspec.Raw()
 
 
 _REQUEST = msgspec.json.Decoder(_Request)
@@ -59,19 +62,22 @@ _NUMBER_CHARS = b"0123456789+-.eE, \t\n\r"
 CHUNK_BYTES = 256 << 10
 
 
-def parse_infer_body(body, contract, max_inputs, max_pixels):
-    """The raw JSON body -> (the request's small fields, kind, value): ("images", [bytes, ...]) or
-    ("tensor", float32 (n, C, H, W)). Nothing in it grows faster than the body: each field stays raw
+def parse_infer_body(body, contract, max_inputs, max_pixels, header_length=None):
+    """The raw body -> (the request's small fields, kind, value): ("images", [bytes, ...]) or
+    ("tensor", float32 (n, C, H, W)). header_length: the Inference-Header-Content-Length header
+    (v2_binary.py: the JSON is that many bytes, the input's binary data follows). Nothing in it grows faster than the body: each field stays raw
     JSON (msgspec.Raw) until the declared shape has been checked, and FP32 data is parsed a slice at
     a time (_numbers), not into one list of Python floats (orjson's list of 7.75M floats for a
     31 MB body cost +294 MB)."""
+    body, binary = v2_binary.split(body, header_length)
     try:
         request = _REQUEST.decode(body)
     except msgspec.ValidationError:
         raise HttpError(400, "the request must be a JSON object with \"inputs\"") from None
     except msgspec.DecodeError as e:
         raise HttpError(400, "the body is not JSON: %s" % e) from None
-    small = {"outputs": _small(request.outputs, "\"outputs\""), "id": _small(request.id, "\"id\"")}
+    small = {"outputs": _small(request.outputs, "\"outputs\""), "id": _small(request.id, "\"id\""),
+             "parameters": _small(request.parameters, "\"parameters\"")}
     try:
         (raw_input,) = _ONE_INPUT.decode(request.inputs) if request.inputs else (None,)
     except msgspec.DecodeError:
@@ -80,7 +86,19 @@ def parse_infer_body(body, contract, max_inputs, max_pixels):
         raise HttpError(400, "\"inputs\" must be a list of one input (%r or %r)"
                         % (contract["input"]["name"], IMAGE_INPUT))
     _check_outputs(small["outputs"], contract)
-    name, shape, datatype = (_small(getattr(raw_input, key), key) for key in ("name", "shape", "datatype"))
+    small["binary_output"] = v2_binary.wants_binary_output(small["parameters"], small["outputs"])
+    name, shape, datatype, parameters = (_small(getattr(raw_input, key), key)
+                                         for key in ("name", "shape", "datatype", "parameters"))
+    size = v2_binary.binary_size(parameters, name)
+    if size is None and binary:
+        raise HttpError(400, "%d bytes of binary data follow the JSON, but input %r has no binary_data_size"
+                        % (len(binary), name))
+    if size is not None:
+        if raw_input.data:
+            raise HttpError(400, "input %r has both \"data\" and binary_data_size" % name)
+        if size != len(binary):
+            raise HttpError(400, "input %r: binary_data_size %d, but %d bytes follow the JSON" % (name, size, len(binary)))
+        return (small,) + _parse_input(name, shape, datatype, None, contract, max_inputs, max_pixels, binary)
     return (small,) + _parse_input(name, shape, datatype, raw_input.data, contract, max_inputs, max_pixels)
 
 
@@ -92,9 +110,10 @@ def _small(raw, what):
     return _ANY.decode(raw)
 
 
-def _parse_input(name, shape, datatype, data, contract, max_inputs, max_pixels):
-    """The one input's decoded small fields and raw `data` -> (kind, value) as parse_infer_body."""
-    if not data:
+def _parse_input(name, shape, datatype, data, contract, max_inputs, max_pixels, binary=None):
+    """The one input's decoded small fields and raw JSON `data` (or its `binary` data) -> (kind,
+    value) as parse_infer_body."""
+    if not data and binary is None:
         raise HttpError(400, "input %r has no \"data\"" % name)
     # bool is an int in Python: [true, 3, 224, 224] is not a shape.
     if not isinstance(shape, list) or not shape or not all(type(d) is int and d > 0 for d in shape):
@@ -105,24 +124,34 @@ def _parse_input(name, shape, datatype, data, contract, max_inputs, max_pixels):
     if name == IMAGE_INPUT:
         if datatype != "BYTES":
             raise HttpError(400, "input %r: datatype must be BYTES, got %r" % (name, datatype))
+        if binary is not None:
+            if len(shape) != 1:
+                raise HttpError(400, "input %r: shape must be [n], got %r" % (IMAGE_INPUT, shape))
+            return "images", [check_image(raw, max_pixels, contract["preprocess"], "input %r item %d" % (name, i))
+                              for i, raw in enumerate(v2_binary.byte_elements(binary, name, shape[0]))]
         return "images", _images(data, shape, max_pixels, contract["preprocess"])
     if name == contract["input"]["name"]:
         if datatype != "FP32":
             raise HttpError(400, "input %r: datatype must be FP32, got %r" % (name, datatype))
-        return "tensor", _tensor(name, data, shape, contract["input"]["shape"][1:])
+        return "tensor", _tensor(name, data, shape, contract["input"]["shape"][1:], binary)
     raise HttpError(400, "unknown input %r: this model takes %r (FP32) or %r (BYTES)"
                     % (name, contract["input"]["name"], IMAGE_INPUT))
 
 
 def response(name, request, contract, outputs):
-    """The infer response as JSON bytes (orjson writes the float32 array directly)."""
+    """(body, headers) of the infer response: JSON (orjson writes the float32 array directly), or
+    JSON then the output's bytes when the request asked for binary output (v2_binary.py)."""
     probabilities = np.stack(outputs)
     answer = {"model_name": name, "model_version": VERSION,
               "outputs": [{"name": contract["output"]["name"], "datatype": "FP32",
                            "shape": list(probabilities.shape), "data": probabilities.ravel()}]}
     if isinstance(request.get("id"), str):
         answer["id"] = request["id"]
-    return orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)
+    if not request.get("binary_output"):
+        return orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY), {}
+    raw = v2_binary.output_bytes(answer["outputs"][0], probabilities)
+    header = orjson.dumps(answer)
+    return header + raw, {v2_binary.HEADER: str(len(header))}
 
 
 def _check_outputs(wanted, contract):
@@ -152,10 +181,15 @@ def _images(raw, shape, max_pixels, spec):
     return images
 
 
-def _tensor(name, data, shape, chw):
+def _tensor(name, data, shape, chw, binary=None):
     if len(shape) != 4 or shape[1:] != list(chw):
         raise HttpError(400, "input %r: shape must be [n, %d, %d, %d], got %r" % ((name,) + tuple(chw) + (shape,)))
     expected = int(np.prod(shape))
+    if binary is not None:
+        array = v2_binary.fp32(binary, name, shape)
+        if not np.isfinite(array).all():
+            raise HttpError(400, "input %r: values must be finite" % name)
+        return array
     array = _numbers(name, bytes(data), expected, shape)
     if array.size != expected:
         raise HttpError(400, "input %r: %d values for shape %r (%d expected)" % (name, array.size, shape, expected))
