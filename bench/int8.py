@@ -32,8 +32,6 @@ import numpy as np  # noqa: E402
 
 from mgedeploy import labels, models, preprocess  # noqa: E402
 from mgedeploy.cli import paths  # noqa: E402
-from mgedeploy.exporting import tracing  # noqa: E402
-from mgedeploy.lite import tuning as lite_tuning  # noqa: E402
 from mgedeploy.weights import sources as weights  # noqa: E402
 from bench import efficientnet_lite_int8  # noqa: E402
 from bench import lite0_variant, machine, results_io  # noqa: E402
@@ -138,20 +136,13 @@ def main(argv):
                 CC_BENCHMARK, fp32_path, "--fast_run_cache", os.path.join(tmp, "fp32.fastrun")] + FAST
             configs[("int8", "weight_preprocess+fast_run+record1 (%s)" % first)] = [
                 CC_BENCHMARK, int8_paths[first], "--fast_run_cache", os.path.join(tmp, "int8.fastrun")] + FAST
-        sample_path = os.path.join(tmp, "sample.npy")
-        np.save(sample_path, sample)
-        probe, slow = None, set()
-        if NCHW88.value:
-            probe, _ = lite_tuning.run_probe(["check", "nchw88", fp32_path, tracing.INPUT_NAME, sample_path,
-                                              os.path.join(tmp, "probe.npy"), ""], lite_tuning.TIMEOUT_S["nchw88"])
-        if probe is not None:
+        slow = set()
+        if NCHW88.value and machine.nchw88_runs(fp32_path)[0]:
             configs[("fp32", "weight_preprocess+record1+nchw88")] = [CC_BENCHMARK, fp32_path, "--nchw88"] + FAST
-            probe, _ = lite_tuning.run_probe(["check", "nchw88", int8_paths[first], tracing.INPUT_NAME, sample_path,
-                                              os.path.join(tmp, "probe8.npy"), ""], lite_tuning.TIMEOUT_S["nchw88"])
-            if probe is not None:
-                configs[("int8", "weight_preprocess+record1+nchw88 (%s)" % first)] = [
-                    CC_BENCHMARK, int8_paths[first], "--nchw88"] + FAST
-                slow.add(("int8", "weight_preprocess+record1+nchw88 (%s)" % first))
+            if machine.nchw88_runs(int8_paths[first])[0]:
+                key = ("int8", "weight_preprocess+record1+nchw88 (%s)" % first)
+                configs[key] = [CC_BENCHMARK, int8_paths[first], "--nchw88"] + FAST
+                slow.add(key)
         for command in configs.values():
             if "--fast_run_cache" in command:
                 timed(command + ["--iters", "1", "--json"])

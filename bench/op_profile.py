@@ -31,9 +31,8 @@ def _conv_kind(kh, kw, depthwise):
     return "conv %s%dx%d" % ("depthwise " if depthwise else "", kh, kw)
 
 
-def lite_conv_kind(filter_shape):
+def lite_conv_kind(shape):
     """A Lite convolution's kind from its filter's shape (NCHW or NCHW88), or None if unknown."""
-    shape = filter_shape
     if not shape:
         return None
     if len(shape) == 6 and shape[1:3] == [1, 1]:  # NCHW88 channel-wise: (G/8, 1, 1, FH, FW, 8)

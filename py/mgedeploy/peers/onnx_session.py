@@ -24,7 +24,9 @@ def options(threads):
     return options
 
 
-def session(serialized, threads):
+def session(serialized, threads, session_options=None):
+    """A CPU session; session_options: options(threads) with additions (profiling), else options(threads)."""
     import onnxruntime
 
-    return onnxruntime.InferenceSession(serialized, options(threads), providers=["CPUExecutionProvider"])
+    return onnxruntime.InferenceSession(serialized, session_options or options(threads),
+                                        providers=["CPUExecutionProvider"])

@@ -65,10 +65,10 @@ CHUNK_BYTES = 256 << 10
 def parse_infer_body(body, contract, max_inputs, max_pixels, header_length=None):
     """The raw body -> (the request's small fields, kind, value): ("images", [bytes, ...]) or
     ("tensor", float32 (n, C, H, W)). header_length: the Inference-Header-Content-Length header
-    (v2_binary.py: the JSON is that many bytes, the input's binary data follows). Nothing in it grows faster than the body: each field stays raw
-    JSON (msgspec.Raw) until the declared shape has been checked, and FP32 data is parsed a slice at
-    a time (_numbers), not into one list of Python floats (orjson's list of 7.75M floats for a
-    31 MB body cost +294 MB)."""
+    (v2_binary.py: the JSON is that many bytes, the input's binary data follows). Nothing in it
+    grows faster than the body: each field stays raw JSON (msgspec.Raw) until the declared shape has
+    been checked, and FP32 data is parsed a slice at a time (_numbers), not into one list of Python
+    floats (orjson's list of 7.75M floats for a 31 MB body cost +294 MB)."""
     body, binary = v2_binary.split(body, header_length)
     try:
         request = _REQUEST.decode(body)
@@ -124,12 +124,7 @@ def _parse_input(name, shape, datatype, data, contract, max_inputs, max_pixels, 
     if name == IMAGE_INPUT:
         if datatype != "BYTES":
             raise HttpError(400, "input %r: datatype must be BYTES, got %r" % (name, datatype))
-        if binary is not None:
-            if len(shape) != 1:
-                raise HttpError(400, "input %r: shape must be [n], got %r" % (IMAGE_INPUT, shape))
-            return "images", [check_image(raw, max_pixels, contract["preprocess"], "input %r item %d" % (name, i))
-                              for i, raw in enumerate(v2_binary.byte_elements(binary, name, shape[0]))]
-        return "images", _images(data, shape, max_pixels, contract["preprocess"])
+        return "images", _images(data, shape, max_pixels, contract["preprocess"], binary)
     if name == contract["input"]["name"]:
         if datatype != "FP32":
             raise HttpError(400, "input %r: datatype must be FP32, got %r" % (name, datatype))
@@ -165,20 +160,25 @@ def _check_outputs(wanted, contract):
                                                                            contract["output"]["name"]))
 
 
-def _images(raw, shape, max_pixels, spec):
-    data = _ANY.decode(raw)  # base64 text: about the size of the body, once
+def _images(raw, shape, max_pixels, spec, binary=None):
+    """The image files of the BYTES input, from JSON base64 `raw` or its `binary` data, each checked."""
     if len(shape) != 1:
         raise HttpError(400, "input %r: shape must be [n], got %r" % (IMAGE_INPUT, shape))
-    if not isinstance(data, list) or len(data) != shape[0] or not all(isinstance(d, str) for d in data):
-        raise HttpError(400, "input %r: \"data\" must be a list of %d base64 strings" % (IMAGE_INPUT, shape[0]))
-    images = []
+    files = (v2_binary.byte_elements(binary, IMAGE_INPUT, shape[0]) if binary is not None
+             else _base64_files(raw, shape[0]))
+    return [check_image(file, max_pixels, spec, "input %r item %d" % (IMAGE_INPUT, i)) for i, file in enumerate(files)]
+
+
+def _base64_files(raw, count):
+    """The decoded files of a JSON list of `count` base64 strings, one at a time."""
+    data = _ANY.decode(raw)  # base64 text: about the size of the body, once
+    if not isinstance(data, list) or len(data) != count or not all(isinstance(d, str) for d in data):
+        raise HttpError(400, "input %r: \"data\" must be a list of %d base64 strings" % (IMAGE_INPUT, count))
     for i, text in enumerate(data):
         try:
-            raw = base64.b64decode(text, validate=True)
+            yield base64.b64decode(text, validate=True)
         except (binascii.Error, ValueError):
             raise HttpError(400, "input %r: item %d is not valid base64" % (IMAGE_INPUT, i)) from None
-        images.append(check_image(raw, max_pixels, spec, "input %r item %d" % (IMAGE_INPUT, i)))
-    return images
 
 
 def _tensor(name, data, shape, chw, binary=None):
@@ -186,13 +186,11 @@ def _tensor(name, data, shape, chw, binary=None):
         raise HttpError(400, "input %r: shape must be [n, %d, %d, %d], got %r" % ((name,) + tuple(chw) + (shape,)))
     expected = int(np.prod(shape))
     if binary is not None:
-        array = v2_binary.fp32(binary, name, shape)
-        if not np.isfinite(array).all():
-            raise HttpError(400, "input %r: values must be finite" % name)
-        return array
-    array = _numbers(name, bytes(data), expected, shape)
-    if array.size != expected:
-        raise HttpError(400, "input %r: %d values for shape %r (%d expected)" % (name, array.size, shape, expected))
+        array = v2_binary.fp32(binary, name, shape)  # exactly `expected` values, or it refuses
+    else:
+        array = _numbers(name, bytes(data), expected, shape)
+        if array.size != expected:
+            raise HttpError(400, "input %r: %d values for shape %r (%d expected)" % (name, array.size, shape, expected))
     if not np.isfinite(array).all():
         raise HttpError(400, "input %r: values must be finite" % name)
     return array.reshape(shape)
