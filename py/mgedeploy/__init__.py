@@ -13,7 +13,18 @@ stderr redirection, no signal handlers. Names are loaded on first use.
 """
 __version__ = "0.5.0"
 
-__all__ = ["Classifier", "ContractError", "ExportError", "ImageError", "ModelError", "export", "__version__"]
+from typing import TYPE_CHECKING
+
+__all__ = ["Classifier", "ContractError", "ExportError", "ImageError", "ModelError", "Record", "TopClass", "export",
+           "__version__"]
+
+if TYPE_CHECKING:  # what a type checker sees; at run time the names load on first use (below)
+    from mgedeploy.classifier import Classifier
+    from mgedeploy.contract import ContractError
+    from mgedeploy.exporting.exporter import ExportError, export
+    from mgedeploy.lite.runner import ModelError
+    from mgedeploy.preprocess import ImageError
+    from mgedeploy.records import Record, TopClass
 
 _LAZY = {
     "Classifier": ("mgedeploy.classifier", "Classifier"),
@@ -22,10 +33,12 @@ _LAZY = {
     "export": ("mgedeploy.exporting.exporter", "export"),
     "ImageError": ("mgedeploy.preprocess", "ImageError"),
     "ModelError": ("mgedeploy.lite.runner", "ModelError"),
+    "Record": ("mgedeploy.records", "Record"),
+    "TopClass": ("mgedeploy.records", "TopClass"),
 }
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> object:
     if name not in _LAZY:
         raise AttributeError("module 'mgedeploy' has no attribute %r" % name)
     import importlib

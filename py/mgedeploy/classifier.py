@@ -13,10 +13,13 @@ protects an application from a damaged copy
 A Classifier is not for several threads at once: give each thread its own.
 """
 import os
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from mgedeploy import contract, model_files, preprocess
+from mgedeploy.records import Record, top_classes
 from mgedeploy.lite import options as lite_options
 from mgedeploy.lite import runner as lite_runner
 
@@ -25,11 +28,10 @@ ContractError = contract.ContractError
 ImageError = preprocess.ImageError
 SettingsError = lite_options.SettingsError
 
-
-def top_classes(probs, names, k):
-    """The k most probable classes, highest first; ties keep the lower index (stable)."""
-    order = np.argsort(-probs, kind="stable")[:k]
-    return [{"index": int(i), "name": names[i], "probability": float(probs[i])} for i in order]
+# An image: a path, encoded bytes (JPEG, PNG, ...), or a decoded uint8 HxWx3 BGR array.
+# Tensors: float32 (a model's input, (1, C, H, W); its output, the softmax vector).
+Tensor = npt.NDArray[np.float32]
+Image = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, np.ndarray]
 
 
 class Classifier:
@@ -39,30 +41,32 @@ class Classifier:
     instead of loading its own copy (one per thread, one set of weights).
     Raises ContractError, ModelError or SettingsError, each one line naming the file."""
 
-    def __init__(self, model_path, threads=1, lite_options="best", max_pixels=preprocess.DEFAULT_MAX_PIXELS,
-                 share_weights_with=None):
-        self.model_path = os.fspath(model_path)
+    def __init__(self, model_path: Union[str, "os.PathLike[str]"], threads: int = 1, lite_options: str = "best",
+                 max_pixels: int = preprocess.DEFAULT_MAX_PIXELS,
+                 share_weights_with: Optional["Classifier"] = None) -> None:
+        self.model_path: str = os.fspath(model_path)
         # One read: the bytes hashed for the contract are the bytes Lite loads.
         model = model_files.read_model_file(self.model_path)
-        self.contract = contract.read(self.model_path, model)
-        self.labels = self.contract["labels"]
+        self.contract: Dict[str, Any] = contract.read(self.model_path, model)
+        self.labels: List[str] = self.contract["labels"]
         self.max_pixels = max_pixels
+        self.note: Optional[str]
         options, self.note = lite_options_for(self.contract, self.model_path, lite_options)
-        self.runner = lite_runner.LiteRunner(
+        self.runner: lite_runner.LiteRunner = lite_runner.LiteRunner(
             model, self.contract["input"]["name"], threads=threads, options=options,
             share_weights_with=share_weights_with.runner if share_weights_with else None)
 
     @property
-    def batch(self):
+    def batch(self) -> int:
         """Images per forward pass: the exported graph's batch (export --batch)."""
         return self.contract["input"]["shape"][0]
 
     @property
-    def random_weights(self):
+    def random_weights(self) -> bool:
         """True for test models exported with --random_init: their classes mean nothing."""
         return not self.contract["weights"].get("meaningful", True)
 
-    def preprocess(self, image):
+    def preprocess(self, image: Image) -> Tensor:
         """A path, encoded bytes, or a decoded uint8 HxWx3 BGR array -> the model's input tensor."""
         spec = self.contract["preprocess"]
         if isinstance(image, np.ndarray):
@@ -74,14 +78,14 @@ class Classifier:
             return preprocess.preprocess_bgr(preprocess.decode_bgr(bytes(image), "bytes", self.max_pixels, spec), spec)
         return preprocess.load(os.fspath(image), spec, self.max_pixels)
 
-    def probabilities(self, image):
+    def probabilities(self, image: Image) -> Tensor:
         """The model's softmax output for one image, as a float32 vector."""
         return self.run_inputs([self.preprocess(image)])[0]
 
-    def run_inputs(self, inputs):
+    def run_inputs(self, inputs: Sequence[Tensor]) -> List[Tensor]:
         """Preprocessed inputs (each (1, C, H, W)) -> their outputs, `batch` per forward pass; a last
         partial group is padded with copies of its last input, whose outputs are dropped."""
-        outputs = []
+        outputs: List[Tensor] = []
         for start in range(0, len(inputs), self.batch):
             group = list(inputs[start:start + self.batch])
             count = len(group)
@@ -89,12 +93,14 @@ class Classifier:
             outputs += list(self.runner.run(np.concatenate(group))[:count])
         return outputs
 
-    def classify_many(self, images, topk=5):
+    def classify_many(self, images: Sequence[Image], topk: int = 5) -> List[Union[Record, ImageError]]:
         """One result per image, in order, `batch` images per forward pass: the record, or the
         ImageError that image raised (the others go on)."""
         if not 1 <= topk <= len(self.labels):
             raise ValueError("topk must be 1 to %d, got %d" % (len(self.labels), topk))
-        results, inputs, where = [None] * len(images), [], []
+        results: List[Any] = [None] * len(images)
+        inputs: List[Tensor] = []
+        where: List[int] = []
         for i, image in enumerate(images):
             try:
                 inputs.append(self.preprocess(image))
@@ -106,38 +112,40 @@ class Classifier:
                           "top": top_classes(probs, self.labels, topk)}
         return results
 
-    def classify_one(self, image, topk=5):
+    def classify_one(self, image: Image, topk: int = 5) -> Record:
         """One image's record (see the module docstring)."""
         if not 1 <= topk <= len(self.labels):
             raise ValueError("topk must be 1 to %d, got %d" % (len(self.labels), topk))
         return {"model": self.model_path, "image": _name_of(image),
                 "top": top_classes(self.probabilities(image), self.labels, topk)}
 
-    def classify(self, images, topk=5):
+    def classify(self, images: Sequence[Image], topk: int = 5) -> List[Record]:
         """A list of records, one per image, in order, `batch` per forward pass. Raises the first
         bad image's ImageError; classify_many goes on past failures."""
-        results = self.classify_many(images, topk)
-        for result in results:
+        records: List[Record] = []
+        for result in self.classify_many(images, topk):
             if isinstance(result, Exception):
                 raise result
-        return results
+            records.append(result)
+        return records
 
 
-def check_model(model_path):
+def check_model(model_path: Union[str, "os.PathLike[str]"]) -> Dict[str, Any]:
     """What the Classifier checks before Lite reads anything (the file, its contract, the digest),
     without loading Lite: raises ModelError or ContractError, one line naming the file."""
     model = model_files.read_model_file(os.fspath(model_path))
     return contract.read(model.path, model)
 
 
-def lite_options_for(info, model_path, choice):
+def lite_options_for(info: Dict[str, Any], model_path: str,
+                     choice: str) -> Tuple[lite_options.LiteOptions, Optional[str]]:
     try:
         return lite_options.options_for(info, model_path, choice)
     except lite_options.SettingsError as e:
         raise ContractError(str(e)) from None
 
 
-def _name_of(image):
+def _name_of(image: Image) -> str:
     if isinstance(image, np.ndarray):
         return "array"
     if isinstance(image, (bytes, bytearray, memoryview)):

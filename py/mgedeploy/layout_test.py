@@ -27,12 +27,22 @@ def modules():
     return found
 
 
+def type_checking_only(tree):
+    """The import nodes under `if TYPE_CHECKING:`: read by type checkers, never run."""
+    blocks = [node for node in ast.walk(tree) if isinstance(node, ast.If) and isinstance(node.test, ast.Name)
+              and node.test.id == "TYPE_CHECKING"]
+    return {id(inner) for block in blocks for statement in block.body for inner in ast.walk(statement)}
+
+
 def imports(path, known):
     """The mgedeploy modules `path` imports (`from mgedeploy.x import y` counts y when y is a module)."""
     with open(path) as f:
         tree = ast.parse(f.read())
     found = set()
+    skipped = type_checking_only(tree)
     for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -80,8 +90,9 @@ def test_programs_are_leaves():
 
 
 BUILD = os.path.join(os.path.dirname(PACKAGE), "BUILD.bazel")
-# Modules nothing imports because they are run: as a child process (the settings probe).
-RUN_AS_FILES = {"mgedeploy.lite.probe"}
+# Modules nothing imports because they are run: as a child process (the settings probe), by
+# `python -m mgedeploy`.
+RUN_AS_FILES = {"mgedeploy.lite.probe", "mgedeploy.__main__"}
 
 
 def libraries():

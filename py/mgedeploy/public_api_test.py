@@ -7,9 +7,7 @@
   `//py:inference --json`.
 - Paths, encoded bytes and decoded arrays give the same records; errors are the library's types.
 """
-import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -17,20 +15,11 @@ import sys
 import pytest
 
 from mgedeploy.cli import paths
-from tests import fixtures
+from tests import fixtures, readme_example
 
 ROOT = paths.REPO_ROOT
 MODEL, CAT, COFFEE = fixtures.LITE0, fixtures.CAT, fixtures.COFFEE
 INFERENCE = os.path.join(ROOT, "py", "inference")
-
-
-def readme_example():
-    with open(os.path.join(ROOT, "README.md")) as f:
-        text = f.read()
-    for block in re.findall(r"```python\n(.*?)```", text, re.S):
-        if "Classifier" in block:
-            return block
-    raise AssertionError("README.md has no ```python block using the API")
 
 
 def test_import_changes_nothing():
@@ -60,8 +49,7 @@ def cli_top5():
     result = subprocess.run([INFERENCE, "-m", MODEL, "-i", CAT, "-i", COFFEE, "--json"], capture_output=True,
                             text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
-    return [[(e["name"], round(e["probability"], 6)) for e in json.loads(line)["top"]]
-            for line in result.stdout.splitlines()]
+    return readme_example.records_top5(result.stdout)
 
 
 def run_example(tmp_path, outside_bazel):
@@ -78,7 +66,7 @@ def run_example(tmp_path, outside_bazel):
         env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "py"))
         env.pop("BUILD_WORKING_DIRECTORY", None)
     script = root / "example.py"
-    script.write_text(readme_example())
+    script.write_text(readme_example.python_example(os.path.join(ROOT, "README.md")))
     result = subprocess.run([sys.executable, str(script)], cwd=root, capture_output=True, text=True, env=env,
                             timeout=300)
     assert result.returncode == 0, result.stderr
@@ -88,12 +76,7 @@ def run_example(tmp_path, outside_bazel):
 @pytest.mark.parametrize("outside_bazel", [False, True], ids=["inside_bazel", "outside_bazel"])
 def test_readme_example_prints_the_cli_top5(tmp_path, outside_bazel):
     out = run_example(tmp_path, outside_bazel)
-    expected = cli_top5()
-    # The example prints, per image, `name probability` lines (see README); compare to 6 decimals,
-    # the precision it prints, which is far inside the 0-difference the two paths really have.
-    got = [[(line.split()[0], round(float(line.split()[1]), 6)) for line in block.strip().splitlines()[1:]]
-           for block in out.strip().split("\n\n")]
-    assert got == expected, out
+    assert readme_example.printed_top5(out) == cli_top5(), out
 
 
 def test_paths_bytes_and_arrays_agree():

@@ -16,6 +16,8 @@ The repository exposes:
   :python3             a wrapper that execs the venv's interpreter (the venv never enters runfiles)
   :py_toolchain        the toolchain to register for every py_binary / py_test
   :venv_info.txt       `site_packages=<absolute path>`, read by the @megenginelite rule
+  :wheel_dir.txt       the downloaded-wheel directory's absolute path, for //py:wheel_install_test
+                       (it installs the wheel into a fresh venv offline, from there)
 """
 
 _PYTHON_ENV = "PYTHON3_10"
@@ -102,6 +104,7 @@ def _python_venv_impl(rctx):
     rctx.file("python3", "#!/bin/sh\nPYTHONNOUSERSITE=1 PYTHONDONTWRITEBYTECODE=1 exec \"%s\" \"$@\"\n" % venv_python,
               executable = True)
     rctx.file("venv_info.txt", "site_packages=%s\nvenv=%s\n" % (site_packages, venv))
+    rctx.file("wheel_dir.txt", _wheel_dir(rctx) + "\n")
     rctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % rctx.name)
     rctx.template("BUILD.bazel", rctx.attr._build_template, {"%{venv_python}": venv_python})
 

@@ -3,7 +3,7 @@ load("@bazel_tools//tools/python:toolchain.bzl", "py_runtime_pair")
 
 package(default_visibility = ["//visibility:public"])
 
-exports_files(["venv_info.txt", "requirements.lock"])
+exports_files(["venv_info.txt", "wheel_dir.txt", "requirements.lock"])
 
 py_runtime(
     name = "py3_runtime",

@@ -9,7 +9,7 @@ usage errors (exit 2), --version. Programs only: the library never calls this.
 """
 import sys
 
-from mgedeploy.cli import paths, quiet, usage
+from mgedeploy.cli import quiet, usage
 
 VERSION_FLAG = "--version"
 
@@ -26,8 +26,9 @@ def prepare(module_name, megengine=True):
         quiet.install_for_program()
     from mgedeploy.lite import crash_guard
 
-    crash_guard.enable(crash_guard.default_library_path(paths.REPO_ROOT),
-                       program_name(), quiet.real_stderr_fd())
+    library = crash_guard.default_library_path()
+    if library:  # absent only in a source checkout that Bazel has not built
+        crash_guard.enable(library, program_name(), quiet.real_stderr_fd())
 
 
 def program_name():

@@ -9,6 +9,7 @@ nothing behind: the model, `<output>.json` (the contract) and, when the settings
 """
 import os
 import time
+from typing import Any, Callable, Dict, Optional, Sequence, Union
 
 import megengine
 import megengine.functional as F
@@ -83,8 +84,9 @@ def class_count(model, spec, name):
     return eager_output(model, probe, name).shape[1]
 
 
-def export(module, output, preprocess_spec, labels=None, sample_image=None, name=None, lite_settings="auto",
-           say=print):
+def export(module: Any, output: str, preprocess_spec: Dict[str, Any], labels: Optional[Sequence[str]] = None,
+           sample_image: Union[str, np.ndarray, None] = None, name: Optional[str] = None,
+           lite_settings: str = "auto", say: Callable[[str], Any] = print) -> Dict[str, Any]:
     """The Python API's export: `module` (a megengine Module with its weights) to `output`, with its
     contract. preprocess_spec: the contract's preprocess keys (color RGB/BGR/GRAY, resize_short,
     crop, mean, std); the input shape follows from it: (1, 1 for GRAY else 3, crop, crop).

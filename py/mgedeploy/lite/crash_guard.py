@@ -12,7 +12,8 @@ models should load them in a child process. The command-line programs call enabl
 """
 import contextlib
 import ctypes
-import os
+
+from mgedeploy import package_data
 
 _library = None
 _program = "python"
@@ -45,6 +46,6 @@ def guarded(message):
         _library.megdeploy_crash_guard_disarm()
 
 
-def default_library_path(repo_root):
-    """Where Bazel puts the guard library in a program's runfiles."""
-    return os.path.join(repo_root, "cc", "libmegdeploy_crash_guard.so")
+def default_library_path():
+    """The guard library: beside this module in Bazel runfiles and in the installed package."""
+    return package_data.find(package_data.CRASH_GUARD_LIBRARY)

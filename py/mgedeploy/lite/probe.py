@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import time
+from typing import Callable, Dict
 
 if __name__ == "__main__":
     # Run as a file: make `mgedeploy` importable from the tree this file is in.
@@ -54,5 +55,7 @@ def race(model_path, input_name, sample_path, cache_path, *names):
     return 0
 
 
+COMMANDS: Dict[str, Callable[..., int]] = {"check": check, "race": race}
+
 if __name__ == "__main__":
-    sys.exit({"check": check, "race": race}[sys.argv[1]](*sys.argv[2:]))
+    sys.exit(COMMANDS[sys.argv[1]](*sys.argv[2:]))

@@ -4,6 +4,7 @@ Knows nothing about contracts or images: give it a model (a path, or the bytes r
 model_files.read_model_file), the input name and LiteOptions (options.py turns a contract into those). The Classifier (classifier.py) builds on it.
 """
 import io
+from typing import Any, Callable, List
 
 import numpy as np
 
@@ -17,7 +18,7 @@ check_model_file = model_files.check_model_file
 
 
 # Called with the megenginelite module when it is first loaded (programs set its log level there).
-ON_LOAD = []
+ON_LOAD: List[Callable[[Any], None]] = []
 _megenginelite = None
 
 

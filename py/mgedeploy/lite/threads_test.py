@@ -10,7 +10,6 @@ import threading
 import pytest  # noqa: E402
 
 from mgedeploy import contract, preprocess  # noqa: E402
-from mgedeploy.cli import paths  # noqa: E402
 from mgedeploy.lite import crash_guard  # noqa: E402
 from mgedeploy.lite import runner as lite_runner  # noqa: E402
 from tests import fixtures  # noqa: E402
@@ -24,7 +23,7 @@ PHOTOS = [fixtures.CAT, fixtures.COFFEE]
 
 @pytest.fixture(scope="module", autouse=True)
 def guard():
-    crash_guard.enable(crash_guard.default_library_path(paths.REPO_ROOT), "threads_test", 2)
+    crash_guard.enable(crash_guard.default_library_path(), "threads_test", 2)
 
 
 def test_threads_bit_identical_beside_a_failing_thread(tmp_path):

@@ -12,15 +12,10 @@ import logging
 import os
 import threading
 
+from mgedeploy import package_data
+
 LOG = logging.getLogger("megdeploy.lite")
-LIBRARY_NAME = "libmegdeploy_xbyak_amd_fix.so"
-_HERE = os.path.dirname(os.path.abspath(__file__))
-# Beside this file in Bazel runfiles; in a source checkout (PYTHONPATH=py), where Bazel built it.
-CANDIDATE_PATHS = (
-    os.path.join(_HERE, LIBRARY_NAME),
-    os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(_HERE))), "bazel-bin", "py", "mgedeploy", "lite",
-                 LIBRARY_NAME),
-)
+CANDIDATE_PATHS = package_data.candidates(package_data.XBYAK_AMD_FIX_LIBRARY)
 # The statuses of xbyak_amd_fix.h, by value.
 STATUSES = ("applied", "already_applied", "not_needed", "not_loaded", "unknown_library")
 
@@ -42,7 +37,7 @@ def apply(library_paths=CANDIDATE_PATHS):
 def _apply(library_paths):
     path = next((p for p in library_paths if os.path.exists(p)), None)
     if path is None:
-        return "not_built", "not applied: %s is missing (build //py:lite)" % LIBRARY_NAME
+        return "not_built", "not applied: %s is missing (build //py:lite)" % package_data.XBYAK_AMD_FIX_LIBRARY
     library = ctypes.CDLL(path)
     library.megdeploy_xbyak_amd_fix_apply.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
     reason = ctypes.create_string_buffer(256)

@@ -24,7 +24,7 @@ program.prepare(__name__)
 import numpy as np  # noqa: E402
 from absl import flags  # noqa: E402
 
-from mgedeploy import contract, preprocess  # noqa: E402
+from mgedeploy import contract, extras, preprocess  # noqa: E402
 from mgedeploy.cli import paths, progress, usage  # noqa: E402
 from mgedeploy.lite import options as lite_options  # noqa: E402
 from mgedeploy.lite import xbyak_amd_fix  # noqa: E402
@@ -145,6 +145,9 @@ def main(argv):
     if len(argv) > 1:
         raise usage.UsageError("unexpected arguments: " + " ".join(argv[1:]))
     check_flags()
+    missing_extra = RUNTIME.value == "onnxruntime" and extras.problem("bench")
+    if missing_extra:
+        return program.fail(NAME, "--runtime onnxruntime " + missing_extra)
     model_path = paths.user_path(MODEL.value)
     try:
         info = contract.read(model_path)

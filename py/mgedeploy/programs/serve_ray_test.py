@@ -15,7 +15,7 @@ import time
 
 import httpx
 
-from mgedeploy import Classifier, classifier
+from mgedeploy import Classifier, records
 from tests import servers, testing
 
 SERVE_RAY = servers.SERVE_RAY
@@ -44,7 +44,7 @@ def test_two_replicas_answer_and_agree():
         assert [a.status_code for a in answers] == [200] * 40, [a.text for a in answers if a.status_code != 200]
         replicas = {a.headers["x-served-by"] for a in answers}
         assert len(replicas) == 2, replicas
-        expected = classifier.top_classes(Classifier(testing.LITE0).probabilities(testing.CAT),
+        expected = records.top_classes(Classifier(testing.LITE0).probabilities(testing.CAT),
                                           Classifier(testing.LITE0).labels, 5)
         assert all(a.json()["top"] == expected for a in answers)  # same code, same network: identical
     finally:

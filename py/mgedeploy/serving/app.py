@@ -22,8 +22,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import mgedeploy
-from mgedeploy import classifier as classifier_lib
-from mgedeploy import preprocess
+from mgedeploy import preprocess, records
 from mgedeploy.serving import auth
 from mgedeploy.serving import v2, v2_binary, workers as workers_lib
 from mgedeploy.serving.metrics import Metrics
@@ -316,7 +315,7 @@ def make_app(models, settings):
                 pool.contract["preprocess"])
             outputs = (await run_jobs(name, pool, [workers_lib.Job(deadline, image=image)]))[0]
             return JSONResponse({"model": name, "image": "upload",
-                                 "top": classifier_lib.top_classes(outputs[0], pool.contract["labels"], topk)})
+                                 "top": records.top_classes(outputs[0], pool.contract["labels"], topk)})
         return await handle(name, "classify", request, work)
 
     endpoints = {"infer": infer, "classify": classify}  # by a RAW_ROUTES path's last part

@@ -3,6 +3,8 @@ load benchmark (//bench:serve_load), ONNX Runtime or eager MegEngine on the same
 tutorial's previous approach). Each has the Classifier's interface the workers use: `contract`,
 `preprocess(bgr_array)`, `run_inputs(inputs)`; preprocessing is the one in preprocess.py for all.
 """
+from typing import Dict
+
 import numpy as np
 
 from mgedeploy import classifier as classifier_lib
@@ -14,7 +16,7 @@ NAMES = ("lite", "onnxruntime", "eager")
 # "assertion `depth < context.transformations.size()'"): the server runs it inline on its event
 # loop, as the tutorial's FastAPI app did (workers.py), and builds the ONNX graph there too.
 MAIN_THREAD_ONLY = ("eager",)
-_onnx_graphs = {}  # model path -> the serialized ONNX graph (built once, on the main thread)
+_onnx_graphs: Dict[str, bytes] = {}  # model path -> the serialized ONNX graph (built once, on the main thread)
 
 
 def prepare(backend, model_path):
