@@ -7,7 +7,7 @@ it (peers/onnx_graph.py) with every graph optimisation on.
 Lite runs with the model's best settings (the contract's, as the inference programs) unless
 `--lite_options default`; the explicit Lite flags are added on top of that base.
 
-Usage:
+Usage (from the wheel: `mgedeploy benchmark`, with the same flags):
   bazel run //py:benchmark -- -m efficientnet_lite0_deploy.mge [--runtime lite|eager|onnxruntime]
       [--iters 50] [--warmup 5] [--threads 1] [--input random|IMAGE] [--json]
       [--lite_options best|default] [--weight_preprocess] [--fast_run] [--fast_run_cache FILE]

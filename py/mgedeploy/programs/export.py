@@ -6,7 +6,7 @@ exact Lite settings for this machine (exporting/exporter.py says how). Next to t
 `<output>.json`, the model contract the inference programs read, and, when the chosen settings use
 fast-run, `<output>.fastrun`.
 
-Usage:
+Usage (from the wheel: `mgedeploy export`, with the same flags):
   bazel run //py:export                                   # EfficientNet-Lite0, packaged weights
   bazel run //py:export -- --model snetv2_x100 --weights snetv2_x100.pkl
   bazel run //py:export -- --model snetv2_x100 --pretrained   # MegEngine hub (needs network)

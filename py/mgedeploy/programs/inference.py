@@ -4,7 +4,7 @@ Reads the model contract next to the model (`<model>.json`, written by //py:expo
 name, the preprocessing and the class names. Several images reuse one loaded network; a folder
 stands for its image files at any depth, in sorted order.
 
-Usage:
+Usage (from the wheel: `mgedeploy classify`, with the same flags):
   bazel run //py:inference -- -m efficientnet_lite0_deploy.mge            # the embedded cat photo
   bazel run //py:inference -- -m model.mge -i a.jpg -i b.png --topk 3 --json
   bazel run //py:inference -- -m model.mge -i photos/ --json > results.jsonl

@@ -1,7 +1,7 @@
 """Serves exported models over HTTP: the Open Inference Protocol (KServe V2) REST API, a /classify
 endpoint that takes an image file, Prometheus /metrics and a web page at /.
 
-Usage:
+Usage (from the wheel: `mgedeploy serve`, with the same flags):
   bazel run //py:serve -- --model efficientnet_lite0_deploy.mge              # http://127.0.0.1:8000/
   bazel run //py:serve -- --model a.mge --model b.mge --port 8080 --workers 2 --max_queue 64
 

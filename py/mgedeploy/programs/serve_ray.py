@@ -1,7 +1,7 @@
 """Serves exported models with the //py:serve app scaled out on Ray Serve: several replicas (each a
 process with its own Lite workers) behind one HTTP address, on this machine or a Ray cluster.
 
-Usage:
+Usage (from the wheel: `mgedeploy serve-ray`, with the same flags):
   bazel run //py:serve_ray -- --model efficientnet_lite0_deploy.mge --replicas 2     # local Ray
   bazel run //py:serve_ray -- --model m.mge --replicas 8 --address ray://head:10001  # a cluster
   bazel run //py:serve_ray -- --replicas 1 --max_replicas 4      # autoscaling between 1 and 4
