@@ -35,6 +35,7 @@ class Server:
         self.process = subprocess.Popen([program, *flags], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         text=True)
         line = self.process.stdout.readline()  # "Serving ... at http://127.0.0.1:PORT/ ..."
+        self.started_line = line
         match = _STARTED.search(line)
         if not match:
             self.process.kill()

@@ -8,15 +8,23 @@ import importlib.util
 
 # extra -> the top-level modules it installs (the names imported, not the distributions').
 MODULES = {
-    "serve": ("fastapi", "uvicorn", "multipart", "prometheus_client", "orjson", "msgspec"),
-    "ray": ("fastapi", "uvicorn", "multipart", "prometheus_client", "orjson", "msgspec", "ray"),
+    "serve": ("fastapi", "uvicorn", "multipart", "prometheus_client", "orjson", "msgspec", "grpc", "google.protobuf"),
+    "ray": ("fastapi", "uvicorn", "multipart", "prometheus_client", "orjson", "msgspec", "grpc", "google.protobuf",
+            "ray"),
     "bench": ("onnx", "onnxruntime"),
 }
 
 
 def missing(extra):
     """The modules of `extra` that cannot be imported here ([] when it is installed)."""
-    return [name for name in MODULES[extra] if importlib.util.find_spec(name) is None]
+    return [name for name in MODULES[extra] if not _importable(name)]
+
+
+def _importable(name):
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # a dotted name whose parent is missing
+        return False
 
 
 def problem(extra):

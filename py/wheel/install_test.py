@@ -137,8 +137,8 @@ def test_serve_asks_for_its_extra_then_serves(user, exported):
     without = user("mgedeploy", "serve", "-m", MODEL, "--port", "0", check=False)
     assert without.returncode == 1
     assert without.stderr.strip().splitlines() == [
-        "mgedeploy serve: needs the 'serve' extra (fastapi, uvicorn, multipart, prometheus_client, orjson, msgspec "
-        "not installed): pip install 'mgedeploy[serve]'"]
+        "mgedeploy serve: needs the 'serve' extra (fastapi, uvicorn, multipart, prometheus_client, orjson, msgspec, "
+        "grpc, google.protobuf not installed): pip install 'mgedeploy[serve]'"]
     user.pip_install(WHEEL + "[serve]")
     assert installed(user, ["ray", "onnxruntime"]) == []
     server = servers.Server(str(user.venv / "bin" / "mgedeploy"), "serve", "--port", "0", "--model",

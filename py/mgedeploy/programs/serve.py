@@ -67,6 +67,9 @@ TLS_KEY = flags.DEFINE_string("tls_key", None, "The PEM private key of --tls_cer
 DRAIN_S = flags.DEFINE_float("drain_s", 5.0, "On SIGTERM or Ctrl-C: report not ready at once, keep serving this many "
                              "seconds (a load balancer notices), then stop accepting, answer what is held, exit 0. "
                              "A second signal stops at once.")
+GRPC_PORT = flags.DEFINE_integer("grpc_port", None, "Also serve the Open Inference Protocol's gRPC service on this "
+                                 "port of --host (0: any free port, printed at start-up), with the same models, "
+                                 "queue, limits, keys and TLS. Default: off.")
 LITE_OPTIONS = flags.DEFINE_enum("lite_options", "best", lite_options.CHOICES,
                                  "best: the settings recorded in each contract; default: Lite's own.")
 
@@ -93,6 +96,8 @@ def main(argv):
         raise usage.UsageError("--drain_s must be 0 to 3600, got %g" % DRAIN_S.value)
     if bool(TLS_CERT.value) != bool(TLS_KEY.value):
         raise usage.UsageError("--tls_cert and --tls_key go together")
+    if GRPC_PORT.value is not None and not 0 <= GRPC_PORT.value <= 65535:
+        raise usage.UsageError("--grpc_port must be 0 to 65535, got %d" % GRPC_PORT.value)
     if not API_KEY_FILE.value and not ALLOW_UNAUTHENTICATED.value and not is_loopback(HOST.value):
         raise usage.UsageError("--host %s serves other machines: give --api_key_file, or say --allow_unauthenticated"
                                % HOST.value)
@@ -127,7 +132,7 @@ def main(argv):
         max_batch_delay_ms=MAX_BATCH_DELAY_MS.value, max_queue=MAX_QUEUE.value, timeout_ms=TIMEOUT_MS.value,
         max_body_bytes=MAX_BODY_BYTES.value, body_timeout_s=BODY_TIMEOUT_S.value, max_pixels=MAX_PIXELS.value,
         max_batch_inputs=MAX_BATCH_INPUTS.value, lite_options=LITE_OPTIONS.value, backend=BACKEND.value,
-        api_keys=api_keys)
+        api_keys=api_keys, grpc_port=GRPC_PORT.value, grpc_host=HOST.value, grpc_tls=grpc_tls(tls))
     if BACKEND.value == "eager":  # megengine's native chatter already goes through the filter
         import megengine.logger
 
@@ -138,6 +143,12 @@ def main(argv):
         listener = listen(HOST.value, PORT.value)
     except OSError as e:
         return program.fail(NAME, "cannot listen on %s:%d: %s" % (HOST.value, PORT.value, e.strerror or e))
+    if GRPC_PORT.value:  # gRPC binds its own socket at start-up: an address in use is said now, in one line
+        try:
+            listen(HOST.value, GRPC_PORT.value).close()
+        except OSError as e:
+            return program.fail(NAME, "cannot listen on %s:%d (--grpc_port): %s"
+                                % (HOST.value, GRPC_PORT.value, e.strerror or e))
     try:
         app = app_lib.make_app(models, settings)
     except (classifier_lib.ContractError, classifier_lib.ModelError, WeightsError) as e:
@@ -156,9 +167,10 @@ def main(argv):
 
     async def startup(sockets=None):
         await original_startup(sockets)
-        print("Serving %s at %s://%s:%d/ (%d workers x %d Lite threads per model; Ctrl-C to stop)"
-              % (", ".join(models), "https" if tls else "http", HOST.value, port, settings.workers, settings.threads),
-              flush=True)
+        grpc = "" if app.state.grpc_port is None else ", gRPC on %s:%d" % (HOST.value, app.state.grpc_port)
+        print("Serving %s at %s://%s:%d/%s (%d workers x %d Lite threads per model; Ctrl-C to stop)"
+              % (", ".join(models), "https" if tls else "http", HOST.value, port, grpc, settings.workers,
+                 settings.threads), flush=True)
 
     server.startup = startup
     server.handle_exit = draining(server.handle_exit, app.state.ready, DRAIN_S.value)
@@ -170,6 +182,14 @@ def main(argv):
     server.run(sockets=[listener])
     print("Stopped.", file=sys.stderr)
     return 0
+
+
+def grpc_tls(tls):
+    """(certificate PEM, key PEM) for the gRPC port, the files uvicorn serves HTTPS with; () without TLS."""
+    if not tls:
+        return ()
+    with open(tls["ssl_certfile"], "rb") as cert, open(tls["ssl_keyfile"], "rb") as key:
+        return cert.read(), key.read()
 
 
 def tls_problem(cert, key):

@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import time
+from typing import Callable, NamedTuple, Optional
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -53,6 +54,18 @@ class Settings:
     lite_options: str = "best"
     backend: str = "lite"  # or onnxruntime / eager, for //bench:serve_load's side-by-side
     api_keys: tuple = ()  # non-empty: every route but /v2/health/* needs one (auth.py)
+    grpc_port: Optional[int] = None  # the gRPC service (grpc_service.py) on this port; 0: any free one
+    grpc_host: str = "127.0.0.1"
+    grpc_tls: tuple = ()  # (certificate PEM, key PEM) bytes: TLS on the gRPC port too
+
+
+class Dispatch(NamedTuple):
+    """What the HTTP routes and the gRPC service share: a model's pool (404), the queue's admission
+    (429, 413, 503), the jobs' outcomes (504, 413, 400, 500) and readiness."""
+    pool_of: Callable
+    refuse_if_full: Callable
+    run_input: Callable
+    is_ready: Callable
 
 
 def model_name(path):
@@ -107,9 +120,17 @@ def make_app(models, settings):
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
+        grpc_server = None
+        if settings.grpc_port is not None:
+            from mgedeploy.serving import grpc_service
+
+            grpc_server, app.state.grpc_port = await grpc_service.start(
+                app, settings.grpc_host, settings.grpc_port, settings.max_body_bytes, settings.grpc_tls or None)
         yield
         # uvicorn has stopped accepting and waited for the requests in flight: drain and stop.
         state["ready"] = False
+        if grpc_server is not None:  # its calls in flight finish (they hold queued jobs) first
+            await grpc_server.stop(settings.timeout_ms / 1000 + 1)
         for pool in pools.values():
             await asyncio.get_running_loop().run_in_executor(None, pool.close)
 
@@ -118,6 +139,8 @@ def make_app(models, settings):
     app.state.pools = pools
     app.state.metrics = metrics
     app.state.ready = state
+    app.state.settings = settings
+    app.state.grpc_port = None
 
     def error(status, message, headers=None):
         headers = dict(headers or {})
@@ -199,6 +222,13 @@ def make_app(models, settings):
                 raise result
         return results
 
+    async def run_input(name, pool, deadline, kind, value):
+        """A parsed V2 input (v2.py: ("tensor", array) or ("images", files)) -> its output rows."""
+        if kind == "tensor":
+            return list((await run_jobs(name, pool, [workers_lib.Job(deadline, tensor=value)]))[0])
+        jobs = [workers_lib.Job(deadline, image=image, name="input 'image' item %d" % i) for i, image in enumerate(value)]
+        return [result[0] for result in await run_jobs(name, pool, jobs)]
+
     def answered(name, endpoint, started, response):
         response.headers["X-Served-By"] = SERVED_BY
         metrics.requests.labels(name, endpoint, str(response.status_code)).inc()
@@ -230,6 +260,8 @@ def make_app(models, settings):
 
     def is_ready(pool_list):
         return state["ready"] and all(pool.live_workers() > 0 for pool in pool_list)
+
+    app.state.dispatch = Dispatch(pool_of, refuse_if_full, run_input, is_ready)
 
     @app.get("/", response_class=HTMLResponse)
     async def page():
@@ -284,12 +316,7 @@ def make_app(models, settings):
             payload, kind, value = await asyncio.get_running_loop().run_in_executor(
                 None, v2.parse_infer_body, body, pool.contract, settings.max_batch_inputs, settings.max_pixels,
                 request.headers.get(v2_binary.HEADER))
-            if kind == "tensor":
-                outputs = (await run_jobs(name, pool, [workers_lib.Job(deadline, tensor=value)]))[0]
-            else:
-                jobs = [workers_lib.Job(deadline, image=image, name="input 'image' item %d" % i)
-                        for i, image in enumerate(value)]
-                outputs = [result[0] for result in await run_jobs(name, pool, jobs)]
+            outputs = await run_input(name, pool, deadline, kind, value)
             answer, headers = v2.response(name, payload, pool.contract, outputs)
             return Response(answer, headers=headers,
                             media_type="application/octet-stream" if headers else "application/json")

@@ -102,6 +102,12 @@ def parse_infer_body(body, contract, max_inputs, max_pixels, header_length=None)
     return (small,) + _parse_input(name, shape, datatype, raw_input.data, contract, max_inputs, max_pixels)
 
 
+def parse_input_bytes(name, shape, datatype, raw, contract, max_inputs, max_pixels):
+    """One input whose data is raw bytes (gRPC's raw_input_contents, laid out as the binary
+    extension's: little-endian FP32, or length-prefixed BYTES elements) -> (kind, value)."""
+    return _parse_input(name, shape, datatype, None, contract, max_inputs, max_pixels, raw)
+
+
 def _small(raw, what):
     if not raw:
         return None
