@@ -13,6 +13,11 @@ alternating with in-process runs); each offered rate runs for --duration_s; the 
   bazel run //bench:serve_load                                    # Lite, rates relative to capacity
   bazel run //bench:serve_load -- --backend onnxruntime --rates 20,40,80 --duration_s 10
   bazel run //bench:serve_load -- --backend eager --output_dir bench/results   # record
+  bazel run //bench:serve_load -- --protocol grpc     # the same load over gRPC (ModelInfer, an image input)
+
+Over HTTP each request is POST /v2/models/<name>/classify with the image as the body; over gRPC
+(--protocol grpc, the server started with --grpc_port) it is ModelInfer with the image as its BYTES
+input. The bad-upload phase is HTTP's (its corpus is HTTP requests).
 """
 import asyncio
 import concurrent.futures
@@ -22,13 +27,14 @@ import resource
 import sys
 import threading
 import time
+from typing import NamedTuple
 
 import numpy as np
 from absl import app, flags
 
 import uvloop
 
-from bench import http_client, machine, results_io
+from bench import grpc_client, http_client, machine, results_io
 from mgedeploy.cli import paths
 from tests import servers
 
@@ -38,6 +44,8 @@ ROOT = paths.REPO_ROOT
 MODEL = "efficientnet_lite0_deploy.mge"
 
 BACKEND = flags.DEFINE_enum("backend", "lite", ["lite", "onnxruntime", "eager"], "What the server runs.")
+PROTOCOL = flags.DEFINE_enum("protocol", "http", ["http", "grpc"], "How requests reach the server: HTTP /classify, "
+                             "or gRPC ModelInfer.")
 FLAG_MODEL = flags.DEFINE_string("model", MODEL, "The exported .mge (default: what `./bazelw run //py:export` "
                                   "writes).")
 IMAGE = flags.DEFINE_string("image", None, "The image every request sends (default: testdata/cat.jpg).")
@@ -144,7 +152,7 @@ def in_process_throughput(backend, model, raw, workers, seconds):
     return in_process_baseline(backend, model, raw, workers, seconds, 1.0, None, latencies=False)["images_per_s"]
 
 
-def paired_low_load(backend, model, raw, port, path, rate, pairs, seed):
+def paired_low_load(backend, model, raw, target, rate, pairs, seed):
     """Low load, side by side: `pairs` times, one request to the server, then one in-process pipeline
     run, each after a Poisson gap at `rate`, one at a time. Interleaved because this machine's
     speed drifts by more than the 15 % being judged (sequential phases gave 1.05-1.31x for the same
@@ -153,11 +161,10 @@ def paired_low_load(backend, model, raw, port, path, rate, pairs, seed):
     from mgedeploy.serving import backends
 
     instance = backends.make(backend, model)
-    request = http_client.request_bytes("POST", "127.0.0.1", port, path, raw, "image/jpeg")
     gaps = np.random.default_rng(seed).exponential(1.0 / rate, size=(pairs + 3, 2))
 
     async def run():
-        connections = http_client.Connections("127.0.0.1", port)
+        connections, request = client(target, raw)
         server_s, local_s = [], []
         for gap_server, gap_local in gaps:
             await asyncio.sleep(gap_server)
@@ -170,7 +177,7 @@ def paired_low_load(backend, model, raw, port, path, rate, pairs, seed):
             started = time.perf_counter()
             pipeline(instance, raw)
             local_s.append(time.perf_counter() - started)
-        connections.close()
+        await close(connections)
         return server_s[3:], local_s[3:]  # the first three are warm-up
 
     server_s, local_s = asyncio.run(run())
@@ -179,15 +186,46 @@ def paired_low_load(backend, model, raw, port, path, rate, pairs, seed):
             "in_process_p50_ms": 1e3 * float(np.median(local_s))}
 
 
-def start_server(backend, model, workers, max_queue, timeout_ms):
+class Target(NamedTuple):
+    """Where the load goes: the protocol, the port it is served on, the model's name and /classify path."""
+    protocol: str
+    port: int
+    name: str
+    path: str
+
+
+def client(target, raw):
+    """(connections, the prebuilt request for `raw`): http_client or grpc_client, by the protocol."""
+    if target.protocol == "grpc":
+        return grpc_client.Channel("127.0.0.1", target.port), grpc_client.infer_request_bytes(target.name, raw)
+    return (http_client.Connections("127.0.0.1", target.port),
+            http_client.request_bytes("POST", "127.0.0.1", target.port, target.path, raw, "image/jpeg"))
+
+
+async def close(connections):
+    closing = connections.close()
+    if asyncio.iscoroutine(closing):  # gRPC's channel closes asynchronously
+        await closing
+
+
+def run_loop(target, coroutine):
+    """HTTP load runs on uvloop (the client's CPU is shared with the server); gRPC's asyncio
+    integration on the standard loop."""
+    return asyncio.run(coroutine) if target.protocol == "grpc" else uvloop.run(coroutine)
+
+
+def start_server(backend, model, workers, max_queue, timeout_ms, protocol):
     """//py:serve with the load's settings (tests/servers.py); a server that does not start ends the run."""
+    grpc = ["--grpc_port", "0"] if protocol == "grpc" else []
     try:
         server = servers.Server(servers.SERVE, "--model", model, "--backend", backend, "--workers", str(workers),
-                                "--max_queue", str(max_queue), "--timeout_ms", str(timeout_ms))
+                                "--max_queue", str(max_queue), "--timeout_ms", str(timeout_ms), *grpc)
     except servers.StartError as e:
         sys.exit("serve_load: %s" % e)
     server.model = model
-    server.path = "/v2/models/%s/classify" % os.path.basename(model)[:-len(".mge")]
+    name = os.path.basename(model)[:-len(".mge")]
+    server.path = "/v2/models/%s/classify" % name
+    server.target = Target(protocol, server.grpc_port if grpc else server.port, name, server.path)
     return server
 
 
@@ -198,10 +236,9 @@ def schedule(rate, seconds, limit, rng):
     return times[times < seconds][:limit]
 
 
-async def offer(port, path, raw, times):
+async def offer(target, raw, times):
     """Sends a request at each scheduled time; returns (scheduled, latency_s, status) per request."""
-    connections = http_client.Connections("127.0.0.1", port)
-    request = http_client.request_bytes("POST", "127.0.0.1", port, path, raw, "image/jpeg")
+    connections, request = client(target, raw)
     results, lag = [], []
     start = time.perf_counter() + 0.2
 
@@ -214,14 +251,15 @@ async def offer(port, path, raw, times):
         results.append((at, time.perf_counter() - (start + at), status))
 
     await asyncio.gather(*(one(at) for at in times))
-    connections.close()
+    await close(connections)
     return results, lag
 
 
-async def offer_with_bad_uploads(port, path, raw, times, bad, bad_times):
+async def offer_with_bad_uploads(target, raw, times, bad, bad_times):
     """offer() plus, on separate connections, each bad upload at its time; returns (good results,
-    [(what, expected status, status)])."""
-    good = asyncio.ensure_future(offer(port, path, raw, times))
+    [(what, expected status, status)]). HTTP only."""
+    port = target.port
+    good = asyncio.ensure_future(offer(target, raw, times))
     connections = http_client.Connections("127.0.0.1", port)
     start = time.perf_counter() + 0.2
     answers = []
@@ -283,7 +321,7 @@ def run_rate(server, raw, rate, seconds, rng):
     times = schedule(rate, seconds, MAX_REQUESTS.value, rng)
     client0, server0 = resource.getrusage(resource.RUSAGE_SELF), server.cpu_s()
     started = time.perf_counter()
-    results, lag = uvloop.run(offer(server.port, server.path, raw, times))
+    results, lag = run_loop(server.target, offer(server.target, raw, times))
     elapsed = time.perf_counter() - started
     client1, server1 = resource.getrusage(resource.RUSAGE_SELF), server.cpu_s()
     client_cpu = (client1.ru_utime + client1.ru_stime) - (client0.ru_utime + client0.ru_stime)
@@ -327,11 +365,11 @@ def run_bad_uploads(server, raw, rate, seconds, rng):
     rss_before = server.rss_mb()
     for k in range(PAIRS):
         times = schedule(rate, seconds, MAX_REQUESTS.value, rng)
-        results, _ = uvloop.run(offer(server.port, server.path, raw, times))
+        results, _ = uvloop.run(offer(server.target, raw, times))
         alone += results
         pair_p99 = [percentiles([lat for _, lat, status in results if status == 200])["p99"]]
         bad = corpus * (BAD_UPLOADS.value * (k + 1) // PAIRS - BAD_UPLOADS.value * k // PAIRS)
-        results, got = uvloop.run(offer_with_bad_uploads(server.port, server.path, raw, times, bad,
+        results, got = uvloop.run(offer_with_bad_uploads(server.target, raw, times, bad,
                                                          np.linspace(0, seconds, len(bad), endpoint=False)))
         mixed += results
         answers += got
@@ -357,7 +395,8 @@ def run_bad_uploads(server, raw, rate, seconds, rng):
 
 def table(report):
     base = report["in_process"]
-    lines = ["# //bench:serve_load, backend %s, %s" % (report["backend"], report["machine"]["cpu"]), "",
+    protocol = {"grpc": "gRPC"}.get(report.get("protocol"), "HTTP")
+    lines = ["# //bench:serve_load, backend %s over %s, %s" % (report["backend"], protocol, report["machine"]["cpu"]), "",
              "In-process pipeline (decode + preprocess + forward): p50 %.1f ms at 1 worker back to back, %.1f ms "
              "paced at %.1f/s (Poisson); %.1f images/s with %d workers." % (
                  base["p50_ms"], base["paced_p50_ms"], base["low_rate_per_s"], base["images_per_s"],
@@ -430,15 +469,15 @@ def main(argv):
         base["p50_ms"], base["paced_p50_ms"], base["low_rate_per_s"], base["images_per_s"]), flush=True)
     capacity = base["images_per_s"]
     rates = [value * capacity if value <= 4 else value for value in fractions]
-    server = start_server(BACKEND.value, model, WORKERS.value, MAX_QUEUE.value, TIMEOUT_MS.value)
+    server = start_server(BACKEND.value, model, WORKERS.value, MAX_QUEUE.value, TIMEOUT_MS.value, PROTOCOL.value)
     runs, paired, capacity_pairs = [], None, None
     try:
         # Warm-up, not reported: the first requests of a new server pay for first-run allocations.
-        uvloop.run(offer(server.port, server.path, raw, schedule(0.5 * capacity, 2.0, 1000, rng)))
+        run_loop(server.target, offer(server.target, raw, schedule(0.5 * capacity, 2.0, 1000, rng)))
         if LOW_LOAD_PAIRS.value:
             print("Low load, paired: %d requests to the server and %d in-process runs, alternating, at %.1f/s..."
                   % (LOW_LOAD_PAIRS.value, LOW_LOAD_PAIRS.value, base["low_rate_per_s"]), flush=True)
-            paired = in_child(paired_low_load, BACKEND.value, model, raw, server.port, server.path,
+            paired = in_child(paired_low_load, BACKEND.value, model, raw, server.target,
                               base["low_rate_per_s"], LOW_LOAD_PAIRS.value, SEED.value)
             print("  p50 %.1f ms through the server, %.1f ms in-process" % (
                 paired["server_p50_ms"], paired["in_process_p50_ms"]), flush=True)
@@ -455,7 +494,7 @@ def main(argv):
         if OVERLOAD.value:
             print("Overload: %.1f requests/s for %.0f s..." % (2 * capacity, OVERLOAD_S.value), flush=True)
             runs.append(dict(run_rate(server, raw, 2 * capacity, OVERLOAD_S.value, rng), overload=True))
-        if BAD_UPLOADS.value:
+        if BAD_UPLOADS.value and PROTOCOL.value == "http":
             bad_report = run_bad_uploads(server, raw, 0.5 * capacity, DURATION_S.value, rng)
     finally:
         stopped = server.stop()
@@ -483,16 +522,17 @@ def main(argv):
             "goodput_ratio_in_process": o["goodput_per_s"] / capacity,
             "p99_429_ms": o["rejected_429_latency_ms"]["p99"],
             "window_p99_ms": [w["p99_ms"] for w in o["windows"]]}
-    if BAD_UPLOADS.value:
+    if BAD_UPLOADS.value and PROTOCOL.value == "http":
         verdict["bad_uploads"] = bad_report
-    report = {"tool": "serve_load", "backend": BACKEND.value, "model": os.path.basename(model),
+    report = {"tool": "serve_load", "backend": BACKEND.value, "protocol": PROTOCOL.value, "model": os.path.basename(model),
               "machine": machine.describe(), "workers": WORKERS.value, "max_queue": MAX_QUEUE.value,
               "timeout_ms": TIMEOUT_MS.value, "in_process": base, "runs": runs, "verdict": verdict}
     directory = results_io.output_dir(OUTPUT_DIR.value)
     text = table(report)
-    results_io.save(directory, "serve_load_%s" % BACKEND.value, report, text)
+    name = "serve_load_%s%s" % (BACKEND.value, "_grpc" if PROTOCOL.value == "grpc" else "")
+    results_io.save(directory, name, report, text)
     print(text)
-    print("Wrote %s/serve_load_%s.{json,md}" % (directory, BACKEND.value))
+    print("Wrote %s/%s.{json,md}" % (directory, name))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERVE = os.path.join(ROOT, "py", "serve")
 SERVE_RAY = os.path.join(ROOT, "py", "serve_ray")
 _STARTED = re.compile(r"(https?)://127\.0\.0\.1:(\d+)/")
+_GRPC = re.compile(r"gRPC on 127\.0\.0\.1:(\d+)")
 
 
 class StartError(RuntimeError):
@@ -26,7 +27,8 @@ def free_port():
 
 class Server:
     """`Server(SERVE, "--model", m, "--workers", "2")`: the program with `flags`, on a free loopback
-    port (`--port 0` unless the flags name one). `.port`, `.url`, `.process`; `.stop()` -> status."""
+    port (`--port 0` unless the flags name one). `.port`, `.url`, `.process`, `.grpc_port` (with
+    --grpc_port, else None); `.stop()` -> status."""
 
     def __init__(self, program, *flags, env=None):
         flags = list(flags) if "--port" in flags else ["--port", "0", *flags]
@@ -35,13 +37,14 @@ class Server:
         self.process = subprocess.Popen([program, *flags], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         text=True)
         line = self.process.stdout.readline()  # "Serving ... at http://127.0.0.1:PORT/ ..."
-        self.started_line = line
         match = _STARTED.search(line)
         if not match:
             self.process.kill()
             raise StartError("%s did not start (%r): %s" % (os.path.basename(program), line,
                                                             self.process.stderr.read().strip()[-1000:]))
         self.port = int(match.group(2))
+        grpc = _GRPC.search(line)  # with --grpc_port
+        self.grpc_port = int(grpc.group(1)) if grpc else None
         self.url = "%s://127.0.0.1:%d" % (match.group(1), self.port)
         self.stderr = ""
 
