@@ -16,7 +16,7 @@ import httpx
 
 from mgedeploy import contract
 from mgedeploy.lite import options as lite_options
-from tests import bad_uploads, servers, testing
+from tests import bad_uploads, servers, testing, tls
 
 SERVE = servers.SERVE
 URL = "/v2/models/efficientnet_lite0/classify"
@@ -42,36 +42,8 @@ def test_usage_and_model_errors_are_one_line():
                                   "/nonexistent/keys: cannot read the API key file")
 
 
-def self_signed(directory):
-    """A throwaway certificate for 127.0.0.1 and its key (PEM files), made with cryptography."""
-    import datetime
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "megdeploy test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
-    with open(cert_path, "wb") as f:
-        f.write(cert.public_bytes(serialization.Encoding.PEM))
-    with open(key_path, "wb") as f:
-        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()))
-    return cert_path, key_path
-
-
 def test_tls_serves_https_and_plain_http_gets_no_answer(tmp_path):
-    cert, key = self_signed(str(tmp_path))
+    cert, key = tls.self_signed(str(tmp_path))
     testing.assert_one_line_error(testing.run(SERVE, "--tls_cert", cert), 2, "--tls_cert and --tls_key go together")
     testing.assert_one_line_error(testing.run(SERVE, "--model", testing.LITE0, "--tls_cert", cert, "--tls_key", cert),
                                   1, "cannot serve TLS with them")

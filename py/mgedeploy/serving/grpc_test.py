@@ -5,7 +5,9 @@ program on loopback:
 - health and metadata; errors carry the HTTP route's message with its gRPC code (unknown model
   NOT_FOUND, a wrong raw size and too many items INVALID_ARGUMENT, a malformed protobuf
   INVALID_ARGUMENT, not gRPC's INTERNAL);
-- with --api_key_file, every method but ServerLive/ServerReady is UNAUTHENTICATED without the key.
+- with --api_key_file, every method but ServerLive/ServerReady is UNAUTHENTICATED without the key;
+- with --tls_cert, the gRPC port is TLS: a client trusting the certificate classifies, a plaintext
+  client gets no answer.
 """
 import base64
 import os
@@ -20,7 +22,7 @@ import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
 from mgedeploy import contract, preprocess
-from tests import servers, testing
+from tests import servers, testing, tls
 
 SERVE = os.path.join(testing.ROOT, "py", "serve")
 MODEL = testing.LITE0
@@ -135,6 +137,22 @@ def test_api_keys_guard_every_method_but_health(tmp_path):
             for headers in (None, {"authorization": "Bearer " + "x" * 32}, {"authorization": KEY}):
                 assert grpc_error(lambda: call(headers)) == ("StatusCode.UNAUTHENTICATED", "unauthorized")
             call({"authorization": "Bearer " + KEY})
+    finally:
+        assert s.stop() == 0, s.stderr
+
+
+def test_tls_on_the_grpc_port(tmp_path):
+    cert, key = tls.self_signed(str(tmp_path))
+    s = GrpcServer("--tls_cert", cert, "--tls_key", key)
+    try:
+        client = grpcclient.InferenceServerClient(s.grpc_address, ssl=True, root_certificates=cert)
+        image = grpcclient.InferInput("image", [1], "BYTES")
+        image.set_data_from_numpy(np.array([open(testing.CAT, "rb").read()], dtype=np.object_))
+        assert int(client.infer(NAME, [image]).as_numpy(OUTPUT).argmax()) == 282  # tiger_cat
+        with grpc.insecure_channel(s.grpc_address) as channel:
+            with pytest.raises(grpc.RpcError) as caught:
+                channel.unary_unary("/inference.GRPCInferenceService/ServerLive")(b"", timeout=10)
+        assert caught.value.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
     finally:
         assert s.stop() == 0, s.stderr
 
