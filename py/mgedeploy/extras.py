@@ -7,10 +7,10 @@ needs an extra asks here first and says in one line what to install, instead of 
 import importlib.util
 
 # extra -> the top-level modules it installs (the names imported, not the distributions').
+SERVE = ("fastapi", "uvicorn", "multipart", "prometheus_client", "orjson", "msgspec", "grpc", "google.protobuf")
 MODULES = {
-    "serve": ("fastapi", "uvicorn", "multipart", "prometheus_client", "orjson", "msgspec", "grpc", "google.protobuf"),
-    "ray": ("fastapi", "uvicorn", "multipart", "prometheus_client", "orjson", "msgspec", "grpc", "google.protobuf",
-            "ray"),
+    "serve": SERVE,
+    "ray": SERVE + ("ray",),  # the extra is mgedeploy[serve] plus Ray Serve
     "bench": ("onnx", "onnxruntime"),
 }
 

@@ -287,8 +287,7 @@ def make_app(models, settings):
     @app.get("/v2/models/{name}/versions/{version}")
     async def model_metadata(name: str, version: str = v2.VERSION):
         pool = pool_of(name)
-        if version != v2.VERSION:
-            raise HttpError(404, "model %r has only version %s" % (name, v2.VERSION))
+        v2.check_version(name, version)
         return v2.metadata(name, pool.contract)
 
     @app.get("/v2/models/{name}/ready")
@@ -307,8 +306,7 @@ def make_app(models, settings):
         version = request.path_params.get("version", v2.VERSION)
 
         async def work(pool, deadline):
-            if version != v2.VERSION:
-                raise HttpError(404, "model %r has only version %s" % (name, v2.VERSION))
+            v2.check_version(name, version)
             refuse_if_full(name, pool)
             body = await read_body(request, settings.max_body_bytes, settings.body_timeout_s)
             # Off the event loop: a 1x3x224x224 tensor is ~150k numbers to parse and check, and

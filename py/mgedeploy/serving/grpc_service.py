@@ -108,8 +108,7 @@ class InferenceService:
 
     def _pool(self, name, version):
         pool = self.dispatch.pool_of(name)
-        if version not in ("", v2.VERSION):
-            raise HttpError(404, "model %r has only version %s" % (name, v2.VERSION))
+        v2.check_version(name, version or v2.VERSION)  # empty: the server's choice
         return pool
 
     async def _checked(self, context, call):
@@ -146,12 +145,8 @@ class InferenceService:
             pool = self._pool(name, request.model_version)
             self.dispatch.refuse_if_full(name, pool)
             if len(request.inputs) != 1:
-                raise HttpError(400, "\"inputs\" must be a list of one input (%r or %r)"
-                                % (pool.contract["input"]["name"], v2.IMAGE_INPUT))
-            for output in request.outputs:
-                if output.name != pool.contract["output"]["name"]:
-                    raise HttpError(400, "unknown output %r: this model has %r" % (output.name,
-                                                                                   pool.contract["output"]["name"]))
+                raise v2.one_input_problem(pool.contract)
+            v2.check_outputs([{"name": output.name} for output in request.outputs], pool.contract)
             tensor = request.inputs[0]
             budget = self.settings.timeout_ms / 1000
             remaining = context.time_remaining()

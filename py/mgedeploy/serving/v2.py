@@ -20,6 +20,17 @@ IMAGE_INPUT = "image"
 VERSION = "1"
 
 
+def check_version(name, version):
+    """A model here has one version: any other is a 404 (REST and gRPC alike)."""
+    if version != VERSION:
+        raise HttpError(404, "model %r has only version %s" % (name, VERSION))
+
+
+def one_input_problem(contract):
+    """What a request gets that does not hold exactly one input."""
+    return HttpError(400, "\"inputs\" must be a list of one input (%r or %r)" % (contract["input"]["name"], IMAGE_INPUT))
+
+
 def metadata(name, contract):
     _, channels, height, width = contract["input"]["shape"]
     classes = contract["output"]["shape"][1]
@@ -83,9 +94,8 @@ def parse_infer_body(body, contract, max_inputs, max_pixels, header_length=None)
     except msgspec.DecodeError:
         raw_input = None
     if raw_input is None:
-        raise HttpError(400, "\"inputs\" must be a list of one input (%r or %r)"
-                        % (contract["input"]["name"], IMAGE_INPUT))
-    _check_outputs(small["outputs"], contract)
+        raise one_input_problem(contract)
+    check_outputs(small["outputs"], contract)
     small["binary_output"] = v2_binary.wants_binary_output(small["parameters"], small["outputs"])
     name, shape, datatype, parameters = (_small(getattr(raw_input, key), key)
                                          for key in ("name", "shape", "datatype", "parameters"))
@@ -155,7 +165,7 @@ def response(name, request, contract, outputs):
     return header + raw, {v2_binary.HEADER: str(len(header))}
 
 
-def _check_outputs(wanted, contract):
+def check_outputs(wanted, contract):
     if wanted is None:
         return
     if not isinstance(wanted, list) or not all(isinstance(o, dict) for o in wanted):
