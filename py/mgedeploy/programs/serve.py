@@ -4,6 +4,7 @@ endpoint that takes an image file, Prometheus /metrics and a web page at /.
 Usage (from the wheel: `mgedeploy serve`, with the same flags):
   bazel run //py:serve -- --model efficientnet_lite0_deploy.mge              # http://127.0.0.1:8000/
   bazel run //py:serve -- --model a.mge --model b.mge --port 8080 --workers 2 --max_queue 64
+  bazel run //py:serve -- --model_repository models --repository_poll_s 5   # models/<name>/<version>/model.mge
 
 A model's name in the URLs is its file name without `.mge`. The server answers 429 (with
 Retry-After) at once when --max_queue requests wait, and 504 for a request that waited past
@@ -27,6 +28,16 @@ NAME = "serve"
 
 MODEL = flags.DEFINE_multi_string("model", None, "An exported .mge model (its contract beside it); repeat for "
                                   "several. Default: efficientnet_lite0_deploy.mge.", short_name="m")
+MODEL_REPOSITORY = flags.DEFINE_string(
+    "model_repository", None, "A directory of models in Triton's layout, DIR/<name>/<version>/model.mge with "
+    "model.mge.json (and .fastrun) beside it; <version> a positive integer. Served beside any --model.")
+VERSION_POLICY = flags.DEFINE_string("version_policy", "latest:1", "Which versions of a repository model serve: "
+                                     "latest:N (the N highest that load) or all. Requests without a version go to "
+                                     "the highest serving.")
+REPOSITORY_POLL_S = flags.DEFINE_float("repository_poll_s", 0.0, "Rescan --model_repository this often (seconds): "
+                                       "a new or changed version loads and warms up in the background, then takes "
+                                       "new requests; the old one finishes what it holds. 0: only on "
+                                       "POST /v2/repository/models/<name>/load.")
 HOST = flags.DEFINE_string("host", "127.0.0.1", "Address to listen on: loopback by default. Any other (0.0.0.0: "
                            "every network this machine is on) needs --api_key_file or --allow_unauthenticated.")
 PORT = flags.DEFINE_integer("port", 8000, "TCP port (0: any free port, printed at start-up).")
@@ -98,6 +109,10 @@ def main(argv):
         raise usage.UsageError("--tls_cert and --tls_key go together")
     if GRPC_PORT.value is not None and not 0 <= GRPC_PORT.value <= 65535:
         raise usage.UsageError("--grpc_port must be 0 to 65535, got %d" % GRPC_PORT.value)
+    if not 0 <= REPOSITORY_POLL_S.value <= 86400:
+        raise usage.UsageError("--repository_poll_s must be 0 to 86400, got %g" % REPOSITORY_POLL_S.value)
+    if REPOSITORY_POLL_S.value and not MODEL_REPOSITORY.value:
+        raise usage.UsageError("--repository_poll_s needs --model_repository")
     if not API_KEY_FILE.value and not ALLOW_UNAUTHENTICATED.value and not is_loopback(HOST.value):
         raise usage.UsageError("--host %s serves other machines: give --api_key_file, or say --allow_unauthenticated"
                                % HOST.value)
@@ -107,7 +122,12 @@ def main(argv):
     from mgedeploy.weights.sources import WeightsError
 
     from mgedeploy.serving import app as app_lib
-    from mgedeploy.serving import auth, protocol
+    from mgedeploy.serving import auth, protocol, repository
+
+    try:
+        repository.parse_policy(VERSION_POLICY.value)
+    except ValueError as e:
+        raise usage.UsageError("--version_policy: %s" % e) from None
 
     try:
         api_keys = auth.load_keys(paths.user_path(API_KEY_FILE.value)) if API_KEY_FILE.value else ()
@@ -121,7 +141,8 @@ def main(argv):
             return program.fail(NAME, problem)
 
     models = {}
-    for path in map(paths.user_path, MODEL.value or ["efficientnet_lite0_deploy.mge"]):
+    default = [] if MODEL_REPOSITORY.value else ["efficientnet_lite0_deploy.mge"]
+    for path in map(paths.user_path, MODEL.value or default):
         name = app_lib.model_name(path)
         if name in models:
             raise usage.UsageError("two models named %r (%s and %s): names come from file names"
@@ -132,7 +153,9 @@ def main(argv):
         max_batch_delay_ms=MAX_BATCH_DELAY_MS.value, max_queue=MAX_QUEUE.value, timeout_ms=TIMEOUT_MS.value,
         max_body_bytes=MAX_BODY_BYTES.value, body_timeout_s=BODY_TIMEOUT_S.value, max_pixels=MAX_PIXELS.value,
         max_batch_inputs=MAX_BATCH_INPUTS.value, lite_options=LITE_OPTIONS.value, backend=BACKEND.value,
-        api_keys=api_keys, grpc_port=GRPC_PORT.value, grpc_host=HOST.value, grpc_tls=grpc_tls(tls))
+        api_keys=api_keys, grpc_port=GRPC_PORT.value, grpc_host=HOST.value, grpc_tls=grpc_tls(tls),
+        model_repository=paths.user_path(MODEL_REPOSITORY.value) if MODEL_REPOSITORY.value else None,
+        version_policy=VERSION_POLICY.value, repository_poll_s=REPOSITORY_POLL_S.value)
     if BACKEND.value == "eager":  # megengine's native chatter already goes through the filter
         import megengine.logger
 
@@ -151,7 +174,7 @@ def main(argv):
                                 % (HOST.value, GRPC_PORT.value, e.strerror or e))
     try:
         app = app_lib.make_app(models, settings)
-    except (classifier_lib.ContractError, classifier_lib.ModelError, WeightsError) as e:
+    except (classifier_lib.ContractError, classifier_lib.ModelError, WeightsError, repository.RepositoryError) as e:
         return program.fail(NAME, e)
 
     limits = protocol.Limits(max_header_bytes=MAX_HEADER_BYTES.value, max_headers=MAX_HEADERS.value,
@@ -169,7 +192,7 @@ def main(argv):
         await original_startup(sockets)
         grpc = "" if app.state.grpc_port is None else ", gRPC on %s:%d" % (HOST.value, app.state.grpc_port)
         print("Serving %s at %s://%s:%d/%s (%d workers x %d Lite threads per model; Ctrl-C to stop)"
-              % (", ".join(models), "https" if tls else "http", HOST.value, port, grpc, settings.workers,
+              % (serving_names(app.state.models), "https" if tls else "http", HOST.value, port, grpc, settings.workers,
                  settings.threads), flush=True)
 
     server.startup = startup
@@ -182,6 +205,15 @@ def main(argv):
     server.run(sockets=[listener])
     print("Stopped.", file=sys.stderr)
     return 0
+
+
+def serving_names(models):
+    """`a, b (versions 2, 3)`: what serves, as the start-up line says it."""
+    names = {}
+    for version in models.serving():
+        names.setdefault(version.name, []).append(version.key)
+    return ", ".join(name if keys == ["1"] else "%s (version%s %s)" % (name, "s" if len(keys) > 1 else "", ", ".join(keys))
+                     for name, keys in sorted(names.items())) or "nothing yet"
 
 
 def grpc_tls(tls):

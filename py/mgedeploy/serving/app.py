@@ -1,9 +1,10 @@
-"""The FastAPI app: the Open Inference Protocol (V2) REST endpoints, /classify, /metrics and the
-web page, over one ModelWorkers pool per model (workers.py).
+"""The FastAPI app: the Open Inference Protocol (V2) REST endpoints with its repository extension,
+/classify, /metrics and the web page, over one ModelWorkers pool (workers.py) per serving model
+version (repository.py: --model files and a model repository, reloaded without dropping requests).
 
     app = make_app({"efficientnet_lite0_deploy": "efficientnet_lite0_deploy.mge"}, Settings())
 
-Every error is `{"error": "<one line>"}` with a 4xx/5xx status: 400 malformed, 404 unknown model,
+Every error is `{"error": "<one line>"}` with a 4xx/5xx status: 400 malformed, 404 unknown model or version,
 408 slow upload, 413 too big (body, pixels, items), 415 not an image, 429 queue full (with
 Retry-After), 500 Lite failed (the worker is rebuilt), 503 shutting down, 504 deadline passed in the queue.
 """
@@ -25,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import mgedeploy
 from mgedeploy import preprocess, records
 from mgedeploy.serving import auth
-from mgedeploy.serving import v2, v2_binary, workers as workers_lib
+from mgedeploy.serving import repository, v2, v2_binary, workers as workers_lib
 from mgedeploy.serving.metrics import Metrics
 from mgedeploy.serving.uploads import ClientGone, HttpError, check_image, image_from_body, read_body
 
@@ -57,15 +58,19 @@ class Settings:
     grpc_port: Optional[int] = None  # the gRPC service (grpc_service.py) on this port; 0: any free one
     grpc_host: str = "127.0.0.1"
     grpc_tls: tuple = ()  # (certificate PEM, key PEM) bytes: TLS on the gRPC port too
+    model_repository: Optional[str] = None  # a directory in Triton's layout (repository.py)
+    version_policy: str = "latest:1"
+    repository_poll_s: float = 0.0  # rescan the repository this often; 0: only on POST .../load
 
 
 class Dispatch(NamedTuple):
-    """What the HTTP routes and the gRPC service share: a model's pool (404), the queue's admission
-    (429, 413, 503), the jobs' outcomes (504, 413, 400, 500) and readiness."""
-    pool_of: Callable
+    """What the HTTP routes and the gRPC service share: a model version's lease (404), the queue's
+    admission (429, 413, 503), the jobs' outcomes (504, 413, 400, 500) and readiness."""
+    lease: Callable
     refuse_if_full: Callable
     run_input: Callable
     is_ready: Callable
+    model_is_ready: Callable
 
 
 def model_name(path):
@@ -80,9 +85,10 @@ RAW_ROUTES = {
                                "(base64) named `image`; either also as binary tensor data (Triton's extension: "
                                "`Inference-Header-Content-Length`, `binary_data_size`), and the output too "
                                "(`binary_data_output`).",
-    "/v2/models/{name}/versions/{version}/infer": "The same, for version 1.",
+    "/v2/models/{name}/versions/{version}/infer": "The same, for one version of the model.",
     "/v2/models/{name}/classify": "An image as the body or as the multipart field `image`; `?topk=N` "
-                                  "(default 5). Answers {model, image, top: [{index, name, probability}]}.",
+                                  "(default 5). Answers {model, version, image, top: [{index, name, probability}]}.",
+    "/v2/models/{name}/versions/{version}/classify": "The same, for one version of the model.",
 }
 
 
@@ -105,17 +111,22 @@ def openapi_with_raw_routes(app):
 
 
 def make_app(models, settings):
-    """models: {name: .mge path}. Loads every model's first network now (its ContractError or
-    ModelError is raised here, before the server listens); the other workers start with the app."""
+    """models: {name: .mge path}, beside settings.model_repository's. Loads and warms up what
+    serves now: a --model's ContractError or ModelError, or a repository's RepositoryError, is
+    raised here, before the server listens."""
     metrics = Metrics()
-    pools = {}
-    for name, path in models.items():
-        pools[name] = workers_lib.ModelWorkers(
+
+    def make_pool(name, version, path):
+        return workers_lib.ModelWorkers(
             path, workers=settings.workers, threads=settings.threads, max_batch=settings.max_batch,
             max_batch_delay_s=settings.max_batch_delay_ms / 1000, max_queue=settings.max_queue,
-            lite_options=settings.lite_options, max_pixels=settings.max_pixels, observe=metrics.observer(name),
-            backend=settings.backend)
-        metrics.track_queue(name, pools[name])
+            lite_options=settings.lite_options, max_pixels=settings.max_pixels,
+            observe=metrics.observer(name, version), backend=settings.backend)
+
+    served = repository.Models(make_pool, files=models, repository=settings.model_repository,
+                               policy=repository.parse_policy(settings.version_policy), on_change=metrics.model_changed)
+    served.start(settings.repository_poll_s)
+    metrics.track_models(served)
     state = {"ready": True}
 
     @contextlib.asynccontextmanager
@@ -131,12 +142,11 @@ def make_app(models, settings):
         state["ready"] = False
         if grpc_server is not None:  # its calls in flight finish (they hold queued jobs) first
             await grpc_server.stop(settings.timeout_ms / 1000 + 1)
-        for pool in pools.values():
-            await asyncio.get_running_loop().run_in_executor(None, pool.close)
+        await asyncio.get_running_loop().run_in_executor(None, served.close)
 
     app = FastAPI(title="megdeploy model server", version=mgedeploy.__version__, lifespan=lifespan,
                   docs_url=None, redoc_url=None)  # Swagger UI loads from a CDN: blank offline
-    app.state.pools = pools
+    app.state.models = served
     app.state.metrics = metrics
     app.state.ready = state
     app.state.settings = settings
@@ -164,42 +174,36 @@ def make_app(models, settings):
     async def on_starlette_error(request, e):
         return error(e.status_code, str(e.detail))
 
-    def pool_of(name):
-        pool = pools.get(name)
-        if pool is None:
-            raise HttpError(404, "unknown model %r (this server has: %s)" % (name, ", ".join(sorted(pools))))
-        return pool
-
-    def too_busy(name, e):
-        metrics.rejections.labels(name, "queue_full").inc()
+    def too_busy(version, e):
+        metrics.rejections.labels(version.name, version.key, "queue_full").inc()
         return HttpError(429, str(e), {"Retry-After": str(e.retry_after_s)})
 
-    def refuse_if_full(name, pool):
+    def refuse_if_full(version):
         try:
-            pool.refuse_if_full()
+            version.pool.refuse_if_full()
         except workers_lib.QueueFull as e:
-            raise too_busy(name, e) from None
+            raise too_busy(version, e) from None
 
-    def submit(name, pool, jobs):
+    def submit(version, jobs):
         """Queues a request's jobs together, or refuses them all: 429, 413 or 503."""
         try:
-            return pool.submit_all(jobs)
+            return version.pool.submit_all(jobs)
         except workers_lib.QueueFull as e:
-            raise too_busy(name, e) from None
+            raise too_busy(version, e) from None
         except workers_lib.TooManyItems as e:
             raise HttpError(413, str(e)) from None
         except workers_lib.ShuttingDown as e:
-            metrics.rejections.labels(name, "shutting_down").inc()
+            metrics.rejections.labels(version.name, version.key, "shutting_down").inc()
             raise HttpError(503, str(e)) from None
 
-    async def outcome(name, job, future):
+    async def outcome(version, job, future):
         """Waits for a queued job until its deadline; its errors become statuses."""
         waiting = asyncio.wrap_future(future)
         try:
             return await asyncio.wait_for(asyncio.shield(waiting), max(0.0, job.deadline - time.monotonic()))
         except asyncio.TimeoutError:
             if future.cancel():  # still queued: it will never run
-                metrics.rejections.labels(name, "deadline").inc()
+                metrics.rejections.labels(version.name, version.key, "deadline").inc()
                 raise HttpError(504, "not run: the request waited %g ms in the queue (--timeout_ms)"
                                 % settings.timeout_ms) from None
             return await waiting  # already running: it ends within one forward pass
@@ -212,39 +216,42 @@ def make_app(models, settings):
         except workers_lib.WorkerFailure as e:
             raise HttpError(500, str(e)) from None
 
-    async def run_jobs(name, pool, jobs):
+    async def run_jobs(version, jobs):
         """The outputs of every job of one request (admitted together); the first error wins."""
-        futures = submit(name, pool, jobs)
-        results = await asyncio.gather(*(outcome(name, job, future) for job, future in zip(jobs, futures)),
+        futures = submit(version, jobs)
+        results = await asyncio.gather(*(outcome(version, job, future) for job, future in zip(jobs, futures)),
                                        return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
                 raise result
         return results
 
-    async def run_input(name, pool, deadline, kind, value):
+    async def run_input(version, deadline, kind, value):
         """A parsed V2 input (v2.py: ("tensor", array) or ("images", files)) -> its output rows."""
         if kind == "tensor":
-            return list((await run_jobs(name, pool, [workers_lib.Job(deadline, tensor=value)]))[0])
+            return list((await run_jobs(version, [workers_lib.Job(deadline, tensor=value)]))[0])
         jobs = [workers_lib.Job(deadline, image=image, name="input 'image' item %d" % i) for i, image in enumerate(value)]
-        return [result[0] for result in await run_jobs(name, pool, jobs)]
+        return [result[0] for result in await run_jobs(version, jobs)]
 
-    def answered(name, endpoint, started, response):
+    def answered(labels, endpoint, started, response):
         response.headers["X-Served-By"] = SERVED_BY
-        metrics.requests.labels(name, endpoint, str(response.status_code)).inc()
-        metrics.latency.labels(name, endpoint).observe(time.monotonic() - started)
+        metrics.requests.labels(*labels, endpoint, str(response.status_code)).inc()
+        metrics.latency.labels(*labels, endpoint).observe(time.monotonic() - started)
         return response
 
-    async def handle(name, endpoint, request, work):
-        """Runs `work(pool)`, counting its outcome; HttpError -> its status; a client that left ->
-        one log line; anything else -> a one-line 500 (logged), never a traceback to the client."""
+    async def handle(name, version, endpoint, request, work):
+        """Runs `work(model version, deadline)` on a lease of the version (repository.py: a reload
+        meanwhile does not touch it), counting its outcome; HttpError -> its status; a client that
+        left -> one log line; anything else -> a one-line 500 (logged), never a traceback."""
         started = time.monotonic()
-        label = name if name in pools else ""  # unknown names are not metric labels
+        labels = ("", "")  # unknown names are not metric labels
         try:
-            response = await work(pool_of(name), started + settings.timeout_ms / 1000)
+            with served.lease(name, version) as chosen:
+                labels = (name, chosen.key)
+                response = await work(chosen, started + settings.timeout_ms / 1000)
         except HttpError as e:
             if e.status in (408, 413, 415, 400):
-                metrics.rejections.labels(label, "too_large" if e.status == 413 else "bad_input").inc()
+                metrics.rejections.labels(*labels, "too_large" if e.status == 413 else "bad_input").inc()
             response = error(e.status, str(e), e.headers)
         except ClientGone as e:
             LOG.warning("%s %s from %s: %s", request.method, request.url.path, client_of(request), e)
@@ -253,26 +260,41 @@ def make_app(models, settings):
             reason = workers_lib.one_line(e)
             LOG.error("%s %s: internal error: %s", request.method, request.url.path, reason)
             response = error(500, "internal error: %s" % reason)
-        return answered(label, endpoint, started, response)
+        return answered(labels, endpoint, started, response)
 
     def client_of(request):
         return "%s:%s" % tuple(request.client) if request.client else "a client"
 
-    def is_ready(pool_list):
-        return state["ready"] and all(pool.live_workers() > 0 for pool in pool_list)
+    def is_ready(versions=None):
+        """Not shutting down, something serves, and each serving version (or each of `versions`)
+        has a live, warmed-up worker."""
+        versions = served.serving() if versions is None else versions
+        return state["ready"] and bool(versions) and all(
+            v.pool is not None and v.pool.live_workers() > 0 for v in versions)
 
-    app.state.dispatch = Dispatch(pool_of, refuse_if_full, run_input, is_ready)
+    def model_is_ready(name, version):
+        """Whether `name` (at `version`, if given) serves now; 404 only for a name never seen."""
+        try:
+            with served.lease(name, version) as chosen:
+                return is_ready([chosen])
+        except HttpError:
+            if name not in served.names():
+                raise
+            return False
+
+    app.state.dispatch = Dispatch(served.lease, refuse_if_full, run_input, is_ready, model_is_ready)
 
     @app.get("/", response_class=HTMLResponse)
     async def page():
         with open(PAGE, encoding="utf-8") as f:
             text = f.read()
-        options = "".join('<option value="%s">%s</option>' % (html.escape(n), html.escape(n)) for n in sorted(pools))
+        names = sorted({v.name for v in served.serving()})
+        options = "".join('<option value="%s">%s</option>' % (html.escape(n), html.escape(n)) for n in names)
         return text.replace("<!--MODELS-->", options)
 
     @app.get("/v2")
     async def server_metadata():
-        return {"name": "megdeploy", "version": mgedeploy.__version__, "extensions": ["classify", "metrics"]}
+        return {"name": "megdeploy", "version": mgedeploy.__version__, "extensions": v2.EXTENSIONS}
 
     @app.get("/v2/health/live")
     async def live():
@@ -280,21 +302,37 @@ def make_app(models, settings):
 
     @app.get("/v2/health/ready")
     async def ready():
-        ok = is_ready(pools.values())  # not shutting down, and every model has a live worker
+        ok = is_ready()
         return JSONResponse({"ready": ok}, status_code=200 if ok else 503)
 
     @app.get("/v2/models/{name}")
     @app.get("/v2/models/{name}/versions/{version}")
-    async def model_metadata(name: str, version: str = v2.VERSION):
-        pool = pool_of(name)
-        v2.check_version(name, version)
-        return v2.metadata(name, pool.contract)
+    async def model_metadata(name: str, version: str = ""):
+        with served.lease(name, version) as chosen:
+            return v2.metadata(name, chosen.pool.contract, [v.key for v in served.serving(name)])
 
     @app.get("/v2/models/{name}/ready")
     @app.get("/v2/models/{name}/versions/{version}/ready")
-    async def model_ready(name: str, version: str = v2.VERSION):
-        ok = is_ready([pool_of(name)])
+    async def model_ready(name: str, version: str = ""):
+        ok = model_is_ready(name, version)
         return JSONResponse({"name": name, "ready": ok}, status_code=200 if ok else 503)
+
+    # The repository extension (KServe V2 / Triton): every version's state, load and unload.
+    @app.post("/v2/repository/index")
+    async def repository_index(request: Request):
+        body = await read_body(request, 4096, settings.body_timeout_s)
+        return JSONResponse(served.index(ready_only=v2.index_ready_only(body)))
+
+    @app.post("/v2/repository/models/{name}/load")
+    async def repository_load(name: str):
+        # Off the event loop: loading and warming up a model takes seconds, and requests go on.
+        await asyncio.get_running_loop().run_in_executor(None, served.load, name)
+        return JSONResponse({})
+
+    @app.post("/v2/repository/models/{name}/unload")
+    async def repository_unload(name: str):
+        served.unload(name)
+        return JSONResponse({})
 
     # The two endpoints that carry the load are plain Starlette routes: FastAPI's parameter parsing
     # and validation per request cost more event-loop CPU than the rest of the request together
@@ -303,27 +341,27 @@ def make_app(models, settings):
     # openapi() below still lists them at /openapi.json.
     async def infer(request: Request):
         name = request.path_params["name"]
-        version = request.path_params.get("version", v2.VERSION)
 
-        async def work(pool, deadline):
-            v2.check_version(name, version)
-            refuse_if_full(name, pool)
+        async def work(version, deadline):
+            pool = version.pool
+            refuse_if_full(version)
             body = await read_body(request, settings.max_body_bytes, settings.body_timeout_s)
             # Off the event loop: a 1x3x224x224 tensor is ~150k numbers to parse and check, and
             # other requests must not wait behind it.
             payload, kind, value = await asyncio.get_running_loop().run_in_executor(
                 None, v2.parse_infer_body, body, pool.contract, settings.max_batch_inputs, settings.max_pixels,
                 request.headers.get(v2_binary.HEADER))
-            outputs = await run_input(name, pool, deadline, kind, value)
-            answer, headers = v2.response(name, payload, pool.contract, outputs)
+            outputs = await run_input(version, deadline, kind, value)
+            answer, headers = v2.response(name, version.key, payload, pool.contract, outputs)
             return Response(answer, headers=headers,
                             media_type="application/octet-stream" if headers else "application/json")
-        return await handle(name, "infer", request, work)
+        return await handle(name, request.path_params.get("version", ""), "infer", request, work)
 
     async def classify(request: Request):
         name = request.path_params["name"]
 
-        async def work(pool, deadline):
+        async def work(version, deadline):
+            pool = version.pool
             text = request.query_params.get("topk", "5")
             try:
                 topk = int(text)
@@ -332,16 +370,16 @@ def make_app(models, settings):
             classes = len(pool.contract["labels"])
             if not 1 <= topk <= classes:
                 raise HttpError(400, "topk must be 1 to %d, got %d" % (classes, topk))
-            refuse_if_full(name, pool)
+            refuse_if_full(version)
             body = await read_body(request, settings.max_body_bytes, settings.body_timeout_s)
             # Off the event loop: the header check's cost grows with the body (a JPEG of fill bytes).
             image = await asyncio.get_running_loop().run_in_executor(
                 None, check_image, await image_from_body(request, body), settings.max_pixels,
                 pool.contract["preprocess"])
-            outputs = (await run_jobs(name, pool, [workers_lib.Job(deadline, image=image)]))[0]
-            return JSONResponse({"model": name, "image": "upload",
+            outputs = (await run_jobs(version, [workers_lib.Job(deadline, image=image)]))[0]
+            return JSONResponse({"model": name, "version": version.key, "image": "upload",
                                  "top": records.top_classes(outputs[0], pool.contract["labels"], topk)})
-        return await handle(name, "classify", request, work)
+        return await handle(name, request.path_params.get("version", ""), "classify", request, work)
 
     endpoints = {"infer": infer, "classify": classify}  # by a RAW_ROUTES path's last part
     for path in RAW_ROUTES:

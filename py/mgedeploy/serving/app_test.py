@@ -32,6 +32,11 @@ def make(models=None, **settings):
     return app_lib.make_app(models or {LITE0: testing.LITE0}, app_lib.Settings(**settings))
 
 
+def serving_pool(app, name):
+    """The worker pool of `name`'s (highest) serving version."""
+    return app.state.models.serving(name)[0].pool
+
+
 async def call(app, method, path, **kwargs):
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         return await client.request(method, path, **kwargs)
@@ -69,7 +74,7 @@ def test_answers_equal_the_inference_program(lite0_app):
         raw = open(photo, "rb").read()
         body = request(lite0_app, "POST", url + "/classify", content=raw)
         assert body.status_code == 200, body.text
-        assert body.json() == {"model": LITE0, "image": "upload", "top": top}
+        assert body.json() == {"model": LITE0, "version": "1", "image": "upload", "top": top}
         form = request(lite0_app, "POST", url + "/classify?topk=3", files={"image": ("x.jpg", raw, "image/jpeg")})
         assert form.json()["top"] == top[:3]
         for payload in (v2_images([photo]), v2_tensor("data", classifier.preprocess(photo))):
@@ -96,7 +101,7 @@ def test_batching_equals_batch_1():
         assert answer.json()["outputs"][0]["shape"] == [8, 1000]
         assert np.abs(np.asarray(answer.json()["outputs"][0]["data"]) - np.asarray(expected)).max() <= 1e-5
     metrics = request(eight, "GET", "/metrics").text
-    assert 'megdeploy_batch_size_bucket{le="4.0",model="m"} 0.0' in metrics  # every forward pass had 8
+    assert 'megdeploy_batch_size_bucket{le="4.0",model="m",version="1"} 0.0' in metrics  # every forward pass had 8
 
 
 class Gate:
@@ -120,7 +125,7 @@ class Gate:
 
 def test_queue_full_is_429_at_once_and_a_late_request_504_without_running():
     app = make(workers=1, max_queue=2, timeout_ms=400)
-    pool = app.state.pools[LITE0]
+    pool = serving_pool(app, LITE0)
     gate = Gate(pool.instances[0])
     raw = open(testing.CAT, "rb").read()
 
@@ -149,20 +154,20 @@ def test_queue_full_is_429_at_once_and_a_late_request_504_without_running():
     assert first.status_code == 200
     assert gate.ran == 1  # the two late requests never reached Lite
     metrics = request(app, "GET", "/metrics").text
-    assert 'megdeploy_rejections_total{model="efficientnet_lite0",reason="queue_full"} 1.0' in metrics
-    assert 'megdeploy_rejections_total{model="efficientnet_lite0",reason="deadline"} 2.0' in metrics
+    assert 'megdeploy_rejections_total{model="efficientnet_lite0",reason="queue_full",version="1"} 1.0' in metrics
+    assert 'megdeploy_rejections_total{model="efficientnet_lite0",reason="deadline",version="1"} 2.0' in metrics
 
 
 def test_a_failing_worker_answers_500_and_is_rebuilt():
     app = make(workers=1)
-    gate = Gate(app.state.pools[LITE0].instances[0], fail_once=True)
+    gate = Gate(serving_pool(app, LITE0).instances[0], fail_once=True)
     gate.opened.set()
     raw = open(testing.CAT, "rb").read()
     failed = request(app, "POST", "/v2/models/%s/classify" % LITE0, content=raw)
     assert failed.status_code == 500 and "injected failure" in failed.json()["error"]
     again = request(app, "POST", "/v2/models/%s/classify" % LITE0, content=raw)
     assert again.status_code == 200 and again.json()["top"][0]["name"] == "tiger_cat"
-    assert 'megdeploy_worker_restarts_total{model="efficientnet_lite0"} 1.0' in request(app, "GET", "/metrics").text
+    assert 'megdeploy_worker_restarts_total{model="efficientnet_lite0",version="1"} 1.0' in request(app, "GET", "/metrics").text
 
 
 class Boom(BaseException):
@@ -197,7 +202,7 @@ def restarts(app):
 ], ids=["cv2.error", "MemoryError", "a bug in preprocessing", "Lite failure", "BaseException", "SystemExit"])
 def test_every_fault_answers_its_request_and_the_next_one_is_served(monkeypatch, where, error, status, words):
     app = make(workers=1)
-    pool = app.state.pools[LITE0]
+    pool = serving_pool(app, LITE0)
     if where == "decode":
         monkeypatch.setattr(workers_lib.preprocess, "decode_bgr", fails_once(error, preprocess.decode_bgr))
     else:
@@ -236,7 +241,7 @@ def test_every_worker_has_run_a_forward_pass_before_the_server_is_ready(monkeypa
 
     monkeypatch.setattr(backends, "make", counting)
     app = make({LITE0: testing.LITE0}, workers=2)
-    pool = app.state.pools[LITE0]
+    pool = serving_pool(app, LITE0)
     warmed = {(made, thread) for made, thread, count in runs if count == 1}
     assert len(pool.instances) == 2 and pool.live_workers() == 2
     assert {id(c) for c in pool.instances.values()} == {made for made, _ in warmed}
@@ -294,7 +299,7 @@ def test_a_bad_key_file_is_one_line(tmp_path, content, words):
 def test_readiness_is_false_while_a_model_has_no_live_worker(tmp_path):
     model = testing.copy_model(testing.LITE0, str(tmp_path), "m.mge")
     app = make({"m": model}, workers=1)
-    pool = app.state.pools["m"]
+    pool = serving_pool(app, "m")
     os.remove(model)  # the replacement cannot load it any more
     pool.instances[0].run_inputs = fails_once(Boom("gone"), pool.instances[0].run_inputs)
     assert request(app, "POST", "/v2/models/m/classify", content=open(testing.CAT, "rb").read()).status_code == 500
@@ -452,11 +457,11 @@ def test_metadata_health_metrics_and_page(lite0_app):
     assert request(lite0_app, "GET", "/v2/models/%s/ready" % LITE0).json() == {"name": LITE0, "ready": True}
     request(lite0_app, "POST", "/v2/models/%s/classify" % LITE0, content=open(testing.CAT, "rb").read())
     metrics = request(lite0_app, "GET", "/metrics").text
-    for line in ('megdeploy_queue_depth{model="efficientnet_lite0"} 0.0',
-                 'megdeploy_stage_seconds_count{model="efficientnet_lite0",stage="queue"}',
-                 'megdeploy_stage_seconds_count{model="efficientnet_lite0",stage="preprocess"}',
-                 'megdeploy_stage_seconds_count{model="efficientnet_lite0",stage="inference"}',
-                 'megdeploy_requests_total{endpoint="classify",model="efficientnet_lite0",status="200"}'):
+    for line in ('megdeploy_queue_depth{model="efficientnet_lite0",version="1"} 0.0',
+                 'megdeploy_stage_seconds_count{model="efficientnet_lite0",stage="queue",version="1"}',
+                 'megdeploy_stage_seconds_count{model="efficientnet_lite0",stage="preprocess",version="1"}',
+                 'megdeploy_stage_seconds_count{model="efficientnet_lite0",stage="inference",version="1"}',
+                 'megdeploy_requests_total{endpoint="classify",model="efficientnet_lite0",status="200",version="1"}'):
         assert line in metrics, line
     page = request(lite0_app, "GET", "/")
     assert page.status_code == 200 and '<option value="efficientnet_lite0">' in page.text

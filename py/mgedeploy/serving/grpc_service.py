@@ -77,18 +77,20 @@ class InferenceService:
 
     def __init__(self, app):
         self.dispatch = app.state.dispatch
-        self.pools = app.state.pools
+        self.models = app.state.models
         self.metrics = app.state.metrics
         self.settings = app.state.settings
 
-    async def _answer(self, context, name, work):
-        """Runs `work()`, counting the outcome as the HTTP routes do; an HttpError -> its code with
-        the same one-line message; anything else -> INTERNAL, one line."""
+    async def _answer(self, context, name, version, work):
+        """Runs `work(model version)` on a lease of it, counting the outcome as the HTTP routes do;
+        an HttpError -> its code with the same one-line message; anything else -> INTERNAL, one line."""
         started = time.monotonic()
-        label = name if name in self.pools else ""
+        labels = ("", "")
         status = 200
         try:
-            return await work()
+            with self.dispatch.lease(name, version) as chosen:
+                labels = (name, chosen.key)
+                return await work(chosen)
         except HttpError as e:
             status = e.status
             await context.abort(STATUS_CODES.get(e.status, grpc.StatusCode.UNKNOWN), str(e))
@@ -103,13 +105,8 @@ class InferenceService:
             LOG.error("gRPC ModelInfer: internal error: %s", reason)
             await context.abort(grpc.StatusCode.INTERNAL, "internal error: %s" % reason)
         finally:
-            self.metrics.requests.labels(label, "grpc_infer", str(status)).inc()
-            self.metrics.latency.labels(label, "grpc_infer").observe(time.monotonic() - started)
-
-    def _pool(self, name, version):
-        pool = self.dispatch.pool_of(name)
-        v2.check_version(name, version or v2.VERSION)  # empty: the server's choice
-        return pool
+            self.metrics.requests.labels(*labels, "grpc_infer", str(status)).inc()
+            self.metrics.latency.labels(*labels, "grpc_infer").observe(time.monotonic() - started)
 
     async def _checked(self, context, call):
         try:
@@ -117,22 +114,25 @@ class InferenceService:
         except HttpError as e:
             await context.abort(STATUS_CODES.get(e.status, grpc.StatusCode.UNKNOWN), str(e))
 
+    def _metadata(self, name, version):
+        with self.dispatch.lease(name, version) as chosen:  # empty version: the server's choice
+            return v2.metadata(name, chosen.pool.contract, [v.key for v in self.models.serving(name)])
+
     async def ServerLive(self, request, context):
         return pb.ServerLiveResponse(live=True)
 
     async def ServerReady(self, request, context):
-        return pb.ServerReadyResponse(ready=self.dispatch.is_ready(self.pools.values()))
+        return pb.ServerReadyResponse(ready=self.dispatch.is_ready())
 
     async def ModelReady(self, request, context):
-        pool = await self._checked(context, lambda: self._pool(request.name, request.version))
-        return pb.ModelReadyResponse(ready=self.dispatch.is_ready([pool]))
+        ready = await self._checked(context, lambda: self.dispatch.model_is_ready(request.name, request.version))
+        return pb.ModelReadyResponse(ready=ready)
 
     async def ServerMetadata(self, request, context):
-        return pb.ServerMetadataResponse(name="megdeploy", version=mgedeploy.__version__, extensions=["classify", "metrics"])
+        return pb.ServerMetadataResponse(name="megdeploy", version=mgedeploy.__version__, extensions=v2.EXTENSIONS)
 
     async def ModelMetadata(self, request, context):
-        pool = await self._checked(context, lambda: self._pool(request.name, request.version))
-        meta = v2.metadata(request.name, pool.contract)
+        meta = await self._checked(context, lambda: self._metadata(request.name, request.version))
         tensors = lambda items: [pb.ModelMetadataResponse.TensorMetadata(  # noqa: E731
             name=t["name"], datatype=t["datatype"], shape=t["shape"]) for t in items]
         return pb.ModelMetadataResponse(name=meta["name"], versions=meta["versions"], platform=meta["platform"],
@@ -141,9 +141,9 @@ class InferenceService:
     async def ModelInfer(self, request, context):
         name = request.model_name
 
-        async def work():
-            pool = self._pool(name, request.model_version)
-            self.dispatch.refuse_if_full(name, pool)
+        async def work(version):
+            pool = version.pool
+            self.dispatch.refuse_if_full(version)
             if len(request.inputs) != 1:
                 raise v2.one_input_problem(pool.contract)
             v2.check_outputs([{"name": output.name} for output in request.outputs], pool.contract)
@@ -155,13 +155,13 @@ class InferenceService:
             kind, value = await asyncio.get_running_loop().run_in_executor(
                 None, v2.parse_input_bytes, tensor.name, list(tensor.shape), tensor.datatype,
                 input_bytes(request, tensor), pool.contract, self.settings.max_batch_inputs, self.settings.max_pixels)
-            outputs = await self.dispatch.run_input(name, pool, deadline, kind, value)
+            outputs = await self.dispatch.run_input(version, deadline, kind, value)
             probabilities = np.ascontiguousarray(np.stack(outputs), "<f4")
             output = pb.ModelInferResponse.InferOutputTensor(
                 name=pool.contract["output"]["name"], datatype="FP32", shape=list(probabilities.shape))
-            return pb.ModelInferResponse(model_name=name, model_version=v2.VERSION, id=request.id, outputs=[output],
-                                         raw_output_contents=[probabilities.tobytes()])
-        return await self._answer(context, name, work)
+            return pb.ModelInferResponse(model_name=name, model_version=version.key, id=request.id,
+                                         outputs=[output], raw_output_contents=[probabilities.tobytes()])
+        return await self._answer(context, name, request.model_version, work)
 
 
 def handlers(service):

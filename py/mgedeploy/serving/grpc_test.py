@@ -103,7 +103,7 @@ def test_errors_keep_the_http_message_with_their_code(server):
     assert status == "StatusCode.NOT_FOUND" and message.startswith("unknown model 'nope'"), message
     status, message = grpc_error(lambda: client.is_model_ready(NAME, model_version="7") or client.infer(
         NAME, [given], model_version="7"))
-    assert status == "StatusCode.NOT_FOUND" and "has only version 1" in message
+    assert status == "StatusCode.NOT_FOUND" and "has no version 7 ready (ready: 1)" in message
     short = grpcclient.InferInput(INPUT, [1, 3, 224, 224], "FP32")
     short.set_data_from_numpy(tensor[:1])
     short._raw_content = short._raw_content[:-4]  # one value short on the wire

@@ -17,13 +17,21 @@ from mgedeploy.serving import v2_binary
 from mgedeploy.serving.uploads import HttpError, check_image
 
 IMAGE_INPUT = "image"
-VERSION = "1"
+# What GET /v2 and gRPC's ServerMetadata list.
+EXTENSIONS = ["classify", "metrics", "model_repository", "binary_tensor_data"]
 
 
-def check_version(name, version):
-    """A model here has one version: any other is a 404 (REST and gRPC alike)."""
-    if version != VERSION:
-        raise HttpError(404, "model %r has only version %s" % (name, VERSION))
+def index_ready_only(body):
+    """POST /v2/repository/index's body: empty, or {"ready": true|false}; 400 otherwise."""
+    if not body.strip():
+        return False
+    try:
+        request = orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        raise HttpError(400, "the index request is not JSON: %s" % e) from None
+    if not isinstance(request, dict) or not isinstance(request.get("ready", False), bool):
+        raise HttpError(400, 'the index request must be {} or {"ready": true|false}')
+    return request.get("ready", False)
 
 
 def one_input_problem(contract):
@@ -31,12 +39,12 @@ def one_input_problem(contract):
     return HttpError(400, "\"inputs\" must be a list of one input (%r or %r)" % (contract["input"]["name"], IMAGE_INPUT))
 
 
-def metadata(name, contract):
+def metadata(name, contract, versions):
     _, channels, height, width = contract["input"]["shape"]
     classes = contract["output"]["shape"][1]
     return {
         "name": name,
-        "versions": [VERSION],
+        "versions": versions,
         "platform": "megengine_lite",
         "inputs": [
             {"name": contract["input"]["name"], "datatype": "FP32", "shape": [-1, channels, height, width]},
@@ -149,11 +157,11 @@ def _parse_input(name, shape, datatype, data, contract, max_inputs, max_pixels, 
                     % (name, contract["input"]["name"], IMAGE_INPUT))
 
 
-def response(name, request, contract, outputs):
+def response(name, version, request, contract, outputs):
     """(body, headers) of the infer response: JSON (orjson writes the float32 array directly), or
     JSON then the output's bytes when the request asked for binary output (v2_binary.py)."""
     probabilities = np.stack(outputs)
-    answer = {"model_name": name, "model_version": VERSION,
+    answer = {"model_name": name, "model_version": version,
               "outputs": [{"name": contract["output"]["name"], "datatype": "FP32",
                            "shape": list(probabilities.shape), "data": probabilities.ravel()}]}
     if isinstance(request.get("id"), str):
