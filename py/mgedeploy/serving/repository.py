@@ -206,11 +206,16 @@ class Models:
     def _poll(self, poll_s):
         while not self._stop.wait(poll_s):
             try:
-                with self._scanning:
-                    if not self._stop.is_set():
-                        self._rescan_repository(settle=True)
+                self.rescan()
             except Exception as e:  # a repository gone unreadable: say so, keep what serves, try again
                 LOG.error("model repository %s: %s", self._repository, _one_line(e))
+
+    def rescan(self, settle=True):
+        """One scan of the repository, as the poller does it (settle: leave files that changed since
+        the previous scan for the next one)."""
+        with self._scanning:
+            if not self._stop.is_set():
+                self._rescan_repository(settle=settle)
 
     def close(self, timeout_s=30.0):
         """Stops the poller; every version stops taking requests, finishes what it holds, closes."""
@@ -368,7 +373,7 @@ class Models:
             settled = self._seen.get((name, key)) == f.signature
             self._seen[(name, key)] = f.signature
             if len(serving) >= wanted:
-                table[key] = _unavailable(name, key, f, "not served: version policy %s" % self._policy)
+                table[key] = _unavailable(name, key, f, "not served: version policy %s" % (self._policy,))
                 continue
             live = old if old is not None and old.state == READY and not old.retired else None
             reason = None
