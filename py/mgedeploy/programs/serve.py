@@ -21,23 +21,13 @@ program.prepare(__name__, megengine=False)  # megenginelite loads with the model
 from absl import flags  # noqa: E402
 
 from mgedeploy import classifier as classifier_lib, preprocess  # noqa: E402
-from mgedeploy.cli import paths, usage  # noqa: E402
+from mgedeploy.cli import paths, repository_flags, usage  # noqa: E402
 from mgedeploy.lite import options as lite_options  # noqa: E402
 
 NAME = "serve"
 
 MODEL = flags.DEFINE_multi_string("model", None, "An exported .mge model (its contract beside it); repeat for "
                                   "several. Default: efficientnet_lite0_deploy.mge.", short_name="m")
-MODEL_REPOSITORY = flags.DEFINE_string(
-    "model_repository", None, "A directory of models in Triton's layout, DIR/<name>/<version>/model.mge with "
-    "model.mge.json (and .fastrun) beside it; <version> a positive integer. Served beside any --model.")
-VERSION_POLICY = flags.DEFINE_string("version_policy", "latest:1", "Which versions of a repository model serve: "
-                                     "latest:N (the N highest that load) or all. Requests without a version go to "
-                                     "the highest serving.")
-REPOSITORY_POLL_S = flags.DEFINE_float("repository_poll_s", 0.0, "Rescan --model_repository this often (seconds): "
-                                       "a new or changed version loads and warms up in the background, then takes "
-                                       "new requests; the old one finishes what it holds. 0: only on "
-                                       "POST /v2/repository/models/<name>/load.")
 HOST = flags.DEFINE_string("host", "127.0.0.1", "Address to listen on: loopback by default. Any other (0.0.0.0: "
                            "every network this machine is on) needs --api_key_file or --allow_unauthenticated.")
 PORT = flags.DEFINE_integer("port", 8000, "TCP port (0: any free port, printed at start-up).")
@@ -109,10 +99,7 @@ def main(argv):
         raise usage.UsageError("--tls_cert and --tls_key go together")
     if GRPC_PORT.value is not None and not 0 <= GRPC_PORT.value <= 65535:
         raise usage.UsageError("--grpc_port must be 0 to 65535, got %d" % GRPC_PORT.value)
-    if not 0 <= REPOSITORY_POLL_S.value <= 86400:
-        raise usage.UsageError("--repository_poll_s must be 0 to 86400, got %g" % REPOSITORY_POLL_S.value)
-    if REPOSITORY_POLL_S.value and not MODEL_REPOSITORY.value:
-        raise usage.UsageError("--repository_poll_s needs --model_repository")
+    repository_settings = repository_flags.settings()
     if not API_KEY_FILE.value and not ALLOW_UNAUTHENTICATED.value and not is_loopback(HOST.value):
         raise usage.UsageError("--host %s serves other machines: give --api_key_file, or say --allow_unauthenticated"
                                % HOST.value)
@@ -123,11 +110,6 @@ def main(argv):
 
     from mgedeploy.serving import app as app_lib
     from mgedeploy.serving import auth, protocol, repository
-
-    try:
-        repository.parse_policy(VERSION_POLICY.value)
-    except ValueError as e:
-        raise usage.UsageError("--version_policy: %s" % e) from None
 
     try:
         api_keys = auth.load_keys(paths.user_path(API_KEY_FILE.value)) if API_KEY_FILE.value else ()
@@ -141,7 +123,7 @@ def main(argv):
             return program.fail(NAME, problem)
 
     models = {}
-    default = [] if MODEL_REPOSITORY.value else ["efficientnet_lite0_deploy.mge"]
+    default = [] if repository_settings["model_repository"] else ["efficientnet_lite0_deploy.mge"]
     for path in map(paths.user_path, MODEL.value or default):
         name = app_lib.model_name(path)
         if name in models:
@@ -154,8 +136,7 @@ def main(argv):
         max_body_bytes=MAX_BODY_BYTES.value, body_timeout_s=BODY_TIMEOUT_S.value, max_pixels=MAX_PIXELS.value,
         max_batch_inputs=MAX_BATCH_INPUTS.value, lite_options=LITE_OPTIONS.value, backend=BACKEND.value,
         api_keys=api_keys, grpc_port=GRPC_PORT.value, grpc_host=HOST.value, grpc_tls=grpc_tls(tls),
-        model_repository=paths.user_path(MODEL_REPOSITORY.value) if MODEL_REPOSITORY.value else None,
-        version_policy=VERSION_POLICY.value, repository_poll_s=REPOSITORY_POLL_S.value)
+        **repository_settings)
     if BACKEND.value == "eager":  # megengine's native chatter already goes through the filter
         import megengine.logger
 

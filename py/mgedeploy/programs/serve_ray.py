@@ -5,6 +5,7 @@ Usage (from the wheel: `mgedeploy serve-ray`, with the same flags):
   bazel run //py:serve_ray -- --model efficientnet_lite0_deploy.mge --replicas 2     # local Ray
   bazel run //py:serve_ray -- --model m.mge --replicas 8 --address ray://head:10001  # a cluster
   bazel run //py:serve_ray -- --replicas 1 --max_replicas 4      # autoscaling between 1 and 4
+  bazel run //py:serve_ray -- --model_repository models --repository_poll_s 5  # each replica polls it
 
 The endpoints are those of //py:serve; every answer names its replica in `X-Served-By`.
 SIGTERM or Ctrl-C shuts Serve and Ray down and exits 0.
@@ -23,7 +24,7 @@ program.prepare(__name__, megengine=False)
 from absl import flags  # noqa: E402
 
 from mgedeploy import classifier as classifier_lib  # noqa: E402
-from mgedeploy.cli import paths, usage  # noqa: E402
+from mgedeploy.cli import paths, repository_flags, usage  # noqa: E402
 
 NAME = "serve_ray"
 
@@ -57,19 +58,29 @@ def main(argv):
     if not CPUS_PER_REPLICA.value > 0:
         raise usage.UsageError("--cpus_per_replica must be positive, got %g" % CPUS_PER_REPLICA.value)
 
+    repository_settings = repository_flags.settings()
     from mgedeploy.serving import app as app_lib
-    from mgedeploy.serving import ray_app
+    from mgedeploy.serving import ray_app, repository
 
     models = {}
-    for path in map(paths.user_path, MODEL.value or ["efficientnet_lite0_deploy.mge"]):
+    default = [] if repository_settings["model_repository"] else ["efficientnet_lite0_deploy.mge"]
+    for path in map(paths.user_path, MODEL.value or default):
         models[app_lib.model_name(path)] = os.path.abspath(path)
-    settings = app_lib.Settings(workers=WORKERS.value, max_queue=MAX_QUEUE.value, timeout_ms=TIMEOUT_MS.value)
+    if repository_settings["model_repository"]:  # each replica resolves it: make it absolute
+        repository_settings["model_repository"] = os.path.abspath(repository_settings["model_repository"])
+    settings = app_lib.Settings(workers=WORKERS.value, max_queue=MAX_QUEUE.value, timeout_ms=TIMEOUT_MS.value,
+                                repository_control=False, **repository_settings)
     # Each model is checked here, once, so that a bad path is one line now rather than a replica
-    # failing to start over and over.
+    # failing to start over and over: the same scan a replica makes, reading each model and its
+    # contract without loading it in Lite.
     try:
-        for path in models.values():
-            classifier_lib.check_model(path)
-    except (classifier_lib.ContractError, classifier_lib.ModelError) as e:
+        checked = repository.Models(lambda name, version, path: Checked(classifier_lib.check_model(path)),
+                                    files=models, repository=settings.model_repository,
+                                    policy=repository.parse_policy(settings.version_policy))
+        checked.start(settings.repository_poll_s)
+        names = sorted({v.name for v in checked.serving()})
+        checked.close()
+    except (classifier_lib.ContractError, classifier_lib.ModelError, repository.RepositoryError) as e:
         return program.fail(NAME, e)
 
     if not ADDRESS.value:
@@ -85,7 +96,7 @@ def main(argv):
     replicas = ("%d-%d replicas (autoscaling)" % (REPLICAS.value, MAX_REPLICAS.value)
                 if MAX_REPLICAS.value > REPLICAS.value else "%d replicas" % REPLICAS.value)
     print("Serving %s at http://%s:%d/ (%s x %d workers; Ctrl-C to stop)"
-          % (", ".join(models), HOST.value, PORT.value, replicas, WORKERS.value), flush=True)
+          % (", ".join(names) or "nothing yet", HOST.value, PORT.value, replicas, WORKERS.value), flush=True)
     finished = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: finished.set())
@@ -94,6 +105,16 @@ def main(argv):
     shutil.rmtree(temp_dir, ignore_errors=True)
     print("Stopped.", file=sys.stderr)
     return 0
+
+
+class Checked:
+    """What the up-front check 'loads' for each version: the model and contract were read, nothing runs."""
+
+    def __init__(self, _):
+        pass
+
+    def close(self):
+        pass
 
 
 if __name__ == "__main__":

@@ -71,6 +71,41 @@ def test_autoscaling_adds_a_replica_under_load():
     assert status == 0, server.stderr
 
 
+def test_each_replica_serves_the_repository_and_picks_up_a_new_version(tmp_path):
+    root = str(tmp_path / "models")
+    shutil.copytree(os.path.join(testing.TESTDATA, "repository"), root, copy_function=shutil.copyfile)
+    server = servers.Server(SERVE_RAY, "--model_repository", root, "--repository_poll_s", "0.5", "--replicas", "2",
+                            "--cpus_per_replica", "0.5", "--port", str(free_port()))
+    try:
+        url = server.url + "/v2/models/digits/classify"
+        raw = open(testing.CAT, "rb").read()
+
+        def versions_by_replica():
+            with concurrent.futures.ThreadPoolExecutor(8) as pool:
+                answers = list(pool.map(lambda _: httpx.post(url, content=raw, timeout=60), range(40)))
+            assert [a.status_code for a in answers] == [200] * 40, [a.text for a in answers if a.status_code != 200]
+            seen = {}
+            for answer in answers:
+                seen.setdefault(answer.headers["x-served-by"], set()).add(answer.json()["version"])
+            return seen
+
+        assert list(versions_by_replica().values()) == [{"2"}, {"2"}]  # two replicas, each on version 2
+        shutil.copytree(os.path.join(testing.TESTDATA, "repository_extra", "digits", "3"),
+                        os.path.join(root, "digits", "3"), copy_function=shutil.copyfile)
+        stop = time.monotonic() + 60
+        while time.monotonic() < stop:
+            seen = versions_by_replica()
+            if len(seen) == 2 and all(v == {"3"} for v in seen.values()):
+                break
+            time.sleep(1)
+        assert len(seen) == 2 and all(v == {"3"} for v in seen.values()), seen
+        refused = httpx.post(server.url + "/v2/repository/models/digits/unload", timeout=60)
+        assert refused.status_code == 400 and "each replica loads it" in refused.json()["error"], refused.text
+    finally:
+        status = server.stop(90)
+    assert status == 0, server.stderr
+
+
 def test_a_cluster_with_token_authentication():
     token = os.urandom(32).hex()
     gcs_port = free_port()

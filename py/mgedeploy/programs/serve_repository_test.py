@@ -13,7 +13,10 @@ import threading
 import time
 
 import httpx
+import numpy as np
 import pytest
+import tritonclient.grpc as grpcclient
+from tritonclient.utils import InferenceServerException
 
 from tests import servers, testing
 
@@ -57,9 +60,10 @@ def test_every_version_answers_its_own_results(repository):
     expected = {(name, v): expected_top(model_file(repository, name, v)) for name in ("digits", "colour") for v in (1, 2)}
     assert expected[("digits", 1)] != expected[("digits", 2)] and expected[("colour", 1)] != expected[("colour", 2)]
     server = servers.Server(servers.SERVE, "--model_repository", repository, "--version_policy", "all",
-                            "--workers", "1", "--drain_s", "0")
+                            "--workers", "1", "--drain_s", "0", "--grpc_port", "0")
     try:
         with httpx.Client(base_url=server.url, timeout=30) as client:
+            grpc_versions(server, expected)
             assert index(client) == {key: ("READY", "") for key in
                                      [("colour", "1"), ("colour", "2"), ("digits", "1"), ("digits", "2")]}
             for (name, version), top in expected.items():
@@ -127,6 +131,23 @@ def test_a_repository_s_problems_are_in_the_index_and_the_rest_serves(repository
             (["--model_repository", repository, "--version_policy", "newest"], 2, "--version_policy: expected"),
             (["--repository_poll_s", "1"], 2, "--repository_poll_s needs --model_repository")):
         testing.assert_one_line_error(testing.run(servers.SERVE, *flags), status, words)
+
+
+def grpc_versions(server, expected):
+    """Over gRPC (tritonclient, a client nobody here wrote): each version answers its own
+    probabilities, the same as /classify's; an unknown version is NOT_FOUND."""
+    client = grpcclient.InferenceServerClient("127.0.0.1:%d" % server.grpc_port)
+    image = grpcclient.InferInput("image", [1], "BYTES")
+    image.set_data_from_numpy(np.array([CAT], dtype=np.object_))
+    for (name, version), top in expected.items():
+        meta = client.get_model_metadata(name, str(version))
+        assert meta.versions == ["2", "1"]
+        result = client.infer(name, [image], model_version=str(version))
+        assert result.get_response().model_version == str(version)
+        probabilities = result.as_numpy(meta.outputs[0].name)[0]
+        assert [float(probabilities[t["index"]]) for t in top] == [t["probability"] for t in top]
+    with pytest.raises(InferenceServerException, match="has no version 9 ready"):
+        client.infer("digits", [image], model_version="9")
 
 
 def copy_slowly(source_dir, target_dir, pieces=4, pause_s=0.4, stop_at=None):

@@ -61,6 +61,9 @@ class Settings:
     model_repository: Optional[str] = None  # a directory in Triton's layout (repository.py)
     version_policy: str = "latest:1"
     repository_poll_s: float = 0.0  # rescan the repository this often; 0: only on POST .../load
+    # POST /v2/repository/models/<n>/load|unload act on this process's models: off behind Ray Serve,
+    # where a request reaches one replica of several (each polls the repository instead).
+    repository_control: bool = True
 
 
 class Dispatch(NamedTuple):
@@ -323,14 +326,21 @@ def make_app(models, settings):
         body = await read_body(request, 4096, settings.body_timeout_s)
         return JSONResponse(served.index(ready_only=v2.index_ready_only(body)))
 
+    def check_control():
+        if not settings.repository_control:
+            raise HttpError(400, "load and unload are off here: a request reaches one replica of several; put the "
+                                 "version in the repository and each replica loads it (--repository_poll_s)")
+
     @app.post("/v2/repository/models/{name}/load")
     async def repository_load(name: str):
+        check_control()
         # Off the event loop: loading and warming up a model takes seconds, and requests go on.
         await asyncio.get_running_loop().run_in_executor(None, served.load, name)
         return JSONResponse({})
 
     @app.post("/v2/repository/models/{name}/unload")
     async def repository_unload(name: str):
+        check_control()
         served.unload(name)
         return JSONResponse({})
 

@@ -23,7 +23,7 @@ import re
 import stat
 import threading
 import time
-from typing import Callable, Dict, NamedTuple, Optional
+from typing import Callable, Dict, List, NamedTuple, Optional, Set, Tuple
 
 from mgedeploy import contract as contract_lib
 from mgedeploy.lite import options as lite_options
@@ -160,13 +160,15 @@ class Models:
         self._on_change = on_change or (lambda name, version, event, pool: None)
         self._lock = threading.Lock()  # the tables below, and every Version's state
         self._scanning = threading.Lock()  # one rescan (and its loads) at a time
-        self._versions = {}  # name -> {version key: Version}: what the index shows
-        self._serving = {}  # name -> [Version], highest first: where requests go
-        self._unloaded = set()  # names unloaded by request: the poller leaves them alone
-        self._seen = {}  # (name, key) -> the files' signature at the previous scan
-        self._failed = {}  # (name, key) -> (signature, reason) of the last copy that did not load
+        self._versions: Dict[str, Dict[str, Version]] = {}  # name -> {version key: Version}: the index
+        self._serving: Dict[str, List[Version]] = {}  # name -> [Version], highest first: where requests go
+        self._unloaded: Set[str] = set()  # names unloaded by request: the poller leaves them alone
+        self._seen: Dict[Tuple[str, str], tuple] = {}  # (name, key) -> the files' signature at the previous scan
+        self._failed: Dict[Tuple[str, str], Tuple[tuple, str]] = {}  # (name, key) -> (signature, reason) of
+        # the last copy that did not load
         self._stop = threading.Event()
-        self._poller = None
+        self._poller: Optional[threading.Thread] = None
+        self._starting = False  # the first scan: what serves is said by the program's start-up line
         if repository is not None:
             problem = _stat_problem(repository)
             if problem:
@@ -183,6 +185,7 @@ class Models:
         repositories); a repository version that fails is in the index. RepositoryError when
         nothing serves and no poller would ever change that."""
         with self._scanning:
+            self._starting = True
             for name in self._files:
                 self._reconcile(name, settle=False, retry=True)
                 failed = [v for v in self._versions[name].values() if v.error is not None]
@@ -192,6 +195,7 @@ class Models:
             else:
                 error = None
                 self._rescan_repository(settle=False)
+            self._starting = False
         if error is not None:
             self.close()
             raise error
@@ -376,7 +380,7 @@ class Models:
                 table[key] = _unavailable(name, key, f, "not served: version policy %s" % (self._policy,))
                 continue
             live = old if old is not None and old.state == READY and not old.retired else None
-            reason = None
+            reason, failed_now = None, None
             if live is None or live.signature != f.signature:
                 failed = self._failed.get((name, key))
                 if failed is not None and failed[0] == f.signature and not retry:
@@ -388,9 +392,9 @@ class Models:
                     if loaded.error is None:
                         live = loaded
                     else:
-                        reason = loaded.reason
+                        reason, failed_now = loaded.reason, loaded
             if live is None:
-                table[key] = _unavailable(name, key, f, reason)
+                table[key] = failed_now or _unavailable(name, key, f, reason)
                 continue
             if live is old:
                 live.reason = "" if reason is None else "serves the copy loaded before; its files now: " + reason
@@ -409,7 +413,8 @@ class Models:
             version.state, version.reason, version.error = UNAVAILABLE, _one_line(e), e
             version.closed.set()
             self._failed[(name, key)] = (f.signature, version.reason)
-            LOG.error("model %s version %s not loaded: %s", name, key, version.reason)
+            if not (self._starting and name in self._files):  # that one is the program's error
+                LOG.error("model %s version %s not loaded: %s", name, key, version.reason)
             self._on_change(name, key, "failed", None)
             return version
         self._failed.pop((name, key), None)
@@ -436,8 +441,9 @@ class Models:
                 self._retire(version, why)
         for version in new:
             self._on_change(name, version.key, "loaded", version.pool)
-            LOG.warning("model %s: version %s serves now (loaded and warmed up in %.2f s; before it: %s)",
-                        name, version.key, version.load_s, ", ".join(v.key for v in before) or "none")
+            if not self._starting:
+                LOG.warning("model %s: version %s serves now (loaded and warmed up in %.2f s; before it: %s)",
+                            name, version.key, version.load_s, ", ".join(v.key for v in before) or "none")
         for version in retired:
             self._on_change(name, version.key, "unloaded", None)
 
