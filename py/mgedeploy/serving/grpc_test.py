@@ -10,6 +10,7 @@ program on loopback:
   client gets no answer.
 """
 import base64
+import concurrent.futures
 import os
 import sys
 
@@ -137,6 +138,28 @@ def test_api_keys_guard_every_method_but_health(tmp_path):
             for headers in (None, {"authorization": "Bearer " + "x" * 32}, {"authorization": KEY}):
                 assert grpc_error(lambda: call(headers)) == ("StatusCode.UNAUTHENTICATED", "unauthorized")
             call({"authorization": "Bearer " + KEY})
+    finally:
+        assert s.stop() == 0, s.stderr
+
+
+def test_a_full_queue_and_a_passed_deadline_keep_their_codes():
+    """One worker, a queue of 9 items, 40 ms to start: an 8-image request fills the queue and its
+    later images wait past the deadline (DEADLINE_EXCEEDED, as HTTP's 504), and another 8 sent
+    at once find it full (RESOURCE_EXHAUSTED, as 429) -- the HTTP route's limits, over gRPC."""
+    s = GrpcServer("--max_queue", "9", "--timeout_ms", "40")
+    try:
+        client = grpcclient.InferenceServerClient(s.grpc_address)
+        eight = grpcclient.InferInput("image", [8], "BYTES")
+        eight.set_data_from_numpy(np.array([open(testing.CAT, "rb").read()] * 8, dtype=np.object_))
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            calls = [pool.submit(grpc_error, lambda: client.infer(NAME, [eight])) for _ in range(2)]
+            outcomes = sorted(call.result() for call in calls)
+        codes = [code for code, _ in outcomes]
+        assert codes == ["StatusCode.DEADLINE_EXCEEDED", "StatusCode.RESOURCE_EXHAUSTED"], outcomes
+        assert "--timeout_ms" in outcomes[0][1] and "the server is busy" in outcomes[1][1], outcomes
+        image = grpcclient.InferInput("image", [1], "BYTES")
+        image.set_data_from_numpy(np.array([open(testing.CAT, "rb").read()], dtype=np.object_))
+        assert int(client.infer(NAME, [image]).as_numpy(OUTPUT).argmax()) == 282  # and it serves on
     finally:
         assert s.stop() == 0, s.stderr
 
