@@ -18,10 +18,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import numpy.typing as npt
 
-from mgedeploy import contract, model_files, preprocess
+from mgedeploy import contract, model_files, packed_model, preprocess
 from mgedeploy.records import Record, top_classes
 from mgedeploy.lite import options as lite_options
 from mgedeploy.lite import runner as lite_runner
+from mgedeploy.lite.options import embedded_cache_file
 
 ModelError = model_files.ModelError
 ContractError = contract.ContractError
@@ -46,15 +47,15 @@ class Classifier:
                  share_weights_with: Optional["Classifier"] = None) -> None:
         self.model_path: str = os.fspath(model_path)
         # One read: the bytes hashed for the contract are the bytes Lite loads.
-        model = model_files.read_model_file(self.model_path)
-        self.contract: Dict[str, Any] = contract.read(self.model_path, model)
+        model, self.contract, embedded_cache = read_model(self.model_path)
         self.labels: List[str] = self.contract["labels"]
         self.max_pixels = max_pixels
         self.note: Optional[str]
-        options, self.note = lite_options_for(self.contract, self.model_path, lite_options)
-        self.runner: lite_runner.LiteRunner = lite_runner.LiteRunner(
-            model, self.contract["input"]["name"], threads=threads, options=options,
-            share_weights_with=share_weights_with.runner if share_weights_with else None)
+        with embedded_cache_file(embedded_cache) as cache_file:
+            options, self.note = lite_options_for(self.contract, self.model_path, lite_options, cache_file)
+            self.runner: lite_runner.LiteRunner = lite_runner.LiteRunner(
+                model, self.contract["input"]["name"], threads=threads, options=options,
+                share_weights_with=share_weights_with.runner if share_weights_with else None)
 
     @property
     def batch(self) -> int:
@@ -133,14 +134,23 @@ class Classifier:
 def check_model(model_path: Union[str, "os.PathLike[str]"]) -> Dict[str, Any]:
     """What the Classifier checks before Lite reads anything (the file, its contract, the digest),
     without loading Lite: raises ModelError or ContractError, one line naming the file."""
-    model = model_files.read_model_file(os.fspath(model_path))
-    return contract.read(model.path, model)
+    return read_model(os.fspath(model_path))[1]
 
 
-def lite_options_for(info: Dict[str, Any], model_path: str,
-                     choice: str) -> Tuple[lite_options.LiteOptions, Optional[str]]:
+def read_model(model_path: str) -> Tuple[model_files.ModelFile, Dict[str, Any], Optional[bytes]]:
+    """(the graph's bytes as Lite gets them, the contract, an embedded fast-run cache): from a
+    sidecar model (the .mge, its .json beside it) or a packed one (packed_model.py: one file).
+    One read: the bytes hashed for the contract are the bytes Lite loads."""
+    model = model_files.read_model_file(model_path)
+    if packed_model.is_packed(model.data):
+        return packed_model.read(model)
+    return model, contract.read(model.path, model), None
+
+
+def lite_options_for(info: Dict[str, Any], model_path: str, choice: str,
+                     cache_file: Optional[str] = None) -> Tuple[lite_options.LiteOptions, Optional[str]]:
     try:
-        return lite_options.options_for(info, model_path, choice)
+        return lite_options.options_for(info, model_path, choice, cache_file=cache_file)
     except lite_options.SettingsError as e:
         raise ContractError(str(e)) from None
 

@@ -5,7 +5,8 @@ the dump with megenginelite and checks it against the eager model (max abs diffe
 LITE_TOLERANCE, else nothing is written), chooses the Lite settings for this machine
 (lite/tuning.py), then writes, each to a temp name renamed at the end, so a failed export leaves
 nothing behind: the model, `<output>.json` (the contract) and, when the settings use fast-run,
-`<output>.fastrun`.
+`<output>.fastrun` -- or, with pack=True, one file in Lite's packed format holding all three
+(packed_model.py).
 """
 import os
 import time
@@ -15,7 +16,7 @@ import megengine
 import megengine.functional as F
 import numpy as np
 
-from mgedeploy import contract, labels, preprocess
+from mgedeploy import contract, labels, packed_model, preprocess
 from mgedeploy.exporting import tracing
 from mgedeploy.lite import options as lite_options
 from mgedeploy.lite import runner as lite_runner
@@ -86,12 +87,13 @@ def class_count(model, spec, name):
 
 def export(module: Any, output: str, preprocess_spec: Dict[str, Any], labels: Optional[Sequence[str]] = None,
            sample_image: Union[str, np.ndarray, None] = None, name: Optional[str] = None,
-           lite_settings: str = "auto", say: Callable[[str], Any] = print) -> Dict[str, Any]:
+           lite_settings: str = "auto", say: Callable[[str], Any] = print, pack: bool = False) -> Dict[str, Any]:
     """The Python API's export: `module` (a megengine Module with its weights) to `output`, with its
     contract. preprocess_spec: the contract's preprocess keys (color RGB/BGR/GRAY, resize_short,
     crop, mean, std); the input shape follows from it: (1, 1 for GRAY else 3, crop, crop).
     labels: class names (default "0", "1", ...). sample_image: a path or a uint8 BGR array for the
-    check run (default: seeded random pixels). Returns the contract; raises ExportError."""
+    check run (default: seeded random pixels). pack: one file, Lite's packed model with the contract
+    (and fast-run cache) inside, instead of the sidecars. Returns the contract; raises ExportError."""
     name = name or os.path.splitext(os.path.basename(output))[0]
     shape = input_shape_for(preprocess_spec)
     check_preprocess(preprocess_spec, shape, "preprocess")
@@ -103,11 +105,11 @@ def export(module: Any, output: str, preprocess_spec: Dict[str, Any], labels: Op
         labels = [str(i) for i in range(class_count(module, preprocess_spec, name))]
     return export_model(module, output, name, preprocess_spec, list(labels), {"source": "python", "meaningful": True},
                         sample_image, lite_settings=lite_settings, say=say,
-                        sample_name="random pixels" if random_sample else None)
+                        sample_name="random pixels" if random_sample else None, pack=pack)
 
 
 def export_model(model, output, name, spec, class_names, weights_record, sample_image, lite_settings="auto",
-                 say=print, shown=str, batch=1, sample_name=None):
+                 say=print, shown=str, batch=1, sample_name=None, pack=False):
     """Exports `model` (an eval-mode megengine Module with its weights) to `output`.
 
     spec: the preprocessing (preprocess.SPECS entry); class_names: one per output; weights_record:
@@ -115,7 +117,8 @@ def export_model(model, output, name, spec, class_names, weights_record, sample_
     tuning.MODES ("auto" times the candidates). batch: the images per forward pass the dumped graph
     takes (Lite fixes the input shape at load when it records the kernel sequence).
     say: where progress lines go; shown: how paths are shown in them; sample_name: what the
-    progress lines call an array sample (default: "the sample array (WxH)")."""
+    progress lines call an array sample (default: "the sample array (WxH)"). pack: write one packed
+    file (the graph, the contract, the fast-run cache) instead of the model and its sidecars."""
     check_writable(output)
     if isinstance(sample_image, np.ndarray):
         sample = preprocess.preprocess_bgr(sample_image, spec)
@@ -153,15 +156,46 @@ def export_model(model, output, name, spec, class_names, weights_record, sample_
         info = contract.make(name, INPUT_NAME, sample.shape, runner.output_name, eager.shape[1], spec, class_names,
                              weights_record, tmp, settings)
         contract.validate(info, contract.path_for(output))
-        contract.write(info, contract.path_for(output))
-        if os.path.exists(cache + ".tmp"):
-            os.replace(cache + ".tmp", cache)
-        elif os.path.exists(cache):
-            os.remove(cache)  # an earlier export's cache, which this contract does not name
-        os.replace(tmp, output)
+        if pack:
+            write_packed(tmp, info, cache + ".tmp", output)
+        else:
+            contract.write(info, contract.path_for(output))
+            if os.path.exists(cache + ".tmp"):
+                os.replace(cache + ".tmp", cache)
+            elif os.path.exists(cache):
+                os.remove(cache)  # an earlier export's cache, which this contract does not name
+            os.replace(tmp, output)
     finally:
-        for leftover in (tmp, cache + ".tmp"):
+        for leftover in (tmp, cache + ".tmp", output + ".packing"):
             if os.path.exists(leftover):
                 os.remove(leftover)
-    say("Wrote %s and its contract %s" % (shown(output), shown(contract.path_for(output))))
+    if pack:
+        say("Wrote %s (packed: the graph, its contract%s in one file)"
+            % (shown(output), " and fast-run cache" if info.get("lite", {}).get("fast_run_cache") else ""))
+    else:
+        say("Wrote %s and its contract %s" % (shown(output), shown(contract.path_for(output))))
     return info
+
+
+def write_packed(graph_path, info, cache_path, output):
+    """The packed file from the dumped graph, the contract and the fast-run cache (if one was
+    chosen), renamed into place at the end; an earlier export's sidecars beside it are removed (a
+    packed model does not read them, and they would say something else)."""
+    import megenginelite
+
+    with open(graph_path, "rb") as f:
+        graph = f.read()
+    cache = None
+    if os.path.exists(cache_path):
+        with open(cache_path, "rb") as f:
+            cache = f.read()
+    data = packed_model.pack(graph, info, cache, lite_version=megenginelite.__version__)
+    try:
+        with open(output + ".packing", "wb") as f:
+            f.write(data)
+    except OSError as e:
+        raise ExportError("%s: cannot write the model: %s" % (output, e.strerror or e)) from e
+    for stale in (contract.path_for(output), output + lite_options.FAST_RUN_CACHE_SUFFIX):
+        if os.path.exists(stale):
+            os.remove(stale)
+    os.replace(output + ".packing", output)

@@ -9,7 +9,9 @@ fast-run kernels saved in `<model>.fastrun`. Those are trusted only on the same 
 NCHW88 can deadlock on some CPUs and fast-run choices are per CPU, so elsewhere only the safe,
 CPU-independent part is used.
 """
+import contextlib
 import os
+import tempfile
 
 from mgedeploy.contract import file_digest
 
@@ -94,8 +96,10 @@ def cpu_fingerprint():
     return {"model_name": found.get("model name", ""), "flags": found.get("flags", "")}
 
 
-def options_for(info, model_path, choice="best", cpu=None):
+def options_for(info, model_path, choice="best", cpu=None, cache_file=None):
     """(LiteOptions, note) for `choice` ("best" or "default") and a validated contract `info`.
+    cache_file: where a packed model's embedded fast-run cache was put (embedded_cache_file), read
+    instead of the file beside the model.
 
     note is one line for the user when the best settings cannot be used as recorded (another CPU,
     a missing fast-run cache), else None. Raises SettingsError for a fast-run cache whose digest is
@@ -113,7 +117,7 @@ def options_for(info, model_path, choice="best", cpu=None):
                 "fastest)" % contract_path)
     cache, note = lite.get("fast_run_cache"), None
     if cache:
-        cache = os.path.join(os.path.dirname(model_path), cache)
+        cache = cache_file or os.path.join(os.path.dirname(model_path), cache)
         if not os.path.isfile(cache):
             note = ("%s: fast-run cache missing (export writes it beside the model): kernels are chosen by "
                     "heuristics, slower" % cache)
@@ -122,3 +126,17 @@ def options_for(info, model_path, choice="best", cpu=None):
             raise SettingsError("%s: fast-run cache does not match its contract %s: re-export, or copy it with "
                                 "the model" % (cache, contract_path))
     return LiteOptions.from_settings(lite, fast_run_cache=cache), note
+
+
+@contextlib.contextmanager
+def embedded_cache_file(data):
+    """A private temporary file holding `data` (a packed model's fast-run cache) while Lite reads
+    it (LiteGlobal.set_persistent_cache takes only a path); None when there is none. It holds kernel
+    choices, not the graph."""
+    if data is None:
+        yield None
+        return
+    with tempfile.NamedTemporaryFile(prefix="megdeploy-", suffix=FAST_RUN_CACHE_SUFFIX) as f:
+        f.write(data)
+        f.flush()
+        yield f.name

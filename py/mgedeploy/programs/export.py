@@ -55,6 +55,9 @@ IMAGE = flags.DEFINE_string(
 BATCH = flags.DEFINE_integer(
     "batch", 1, "Images per forward pass in the exported graph; the inference programs classify that many at "
     "once (the last group padded). Lite fixes the input shape at load, so it is chosen here.")
+PACK = flags.DEFINE_bool(
+    "pack", False, "Write one file in Lite's packed-model format: the graph, the contract (as the model's info, "
+    "read back with LITE_get_model_extra_info) and the fast-run cache, with no sidecars beside it.")
 LITE_SETTINGS = flags.DEFINE_enum(
     "lite_settings", "auto", tuning.MODES,
     "auto: time the candidate Lite settings on this machine and record the fastest exact one; "
@@ -164,7 +167,8 @@ def main(argv):
             record = load_weights(model, name)
             spec, names = preprocess.SPECS[name], labels.imagenet_names()
         exporter.export_model(model, output, name, spec, names, record, image,
-                              lite_settings=LITE_SETTINGS.value, say=say, shown=paths.shown, batch=BATCH.value)
+                              lite_settings=LITE_SETTINGS.value, say=say, shown=paths.shown, batch=BATCH.value,
+                              pack=PACK.value)
     except (exporter.ExportError, sources.WeightsError, preprocess.ImageError, lite_runner.ModelError,
             contract.ContractError) as e:
         return program.fail(NAME, e)
