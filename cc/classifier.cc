@@ -19,16 +19,24 @@ std::vector<TopClass> TopClasses(const std::vector<float>& probs, const std::vec
 Classifier::Classifier(const std::string& model_path, int threads, const std::string& lite_options,
                        long long max_pixels)
     : model_path_(model_path), max_pixels_(max_pixels) {
-  const ModelFile model = ReadModelFile(model_path);
-  contract_ = ReadContract(model);
+  const ModelAndContract model = ReadModel(model_path);
+  contract_ = model.contract;
+  const EmbeddedCacheFile cache(model.fast_run_cache);
   ChosenOptions chosen;
   try {
-    chosen = OptionsFor(contract_.lite, model_path, lite_options);
+    chosen = OptionsFor(contract_.lite, model_path, lite_options, cache.path());
   } catch (const SettingsError& e) {
     throw ContractError(e.what());  // as Python's Classifier reports it
   }
   note_ = chosen.note;
-  runner_.emplace(model, chosen.options, threads);
+  runner_.emplace(model.graph, chosen.options, threads);
+}
+
+ModelAndContract ReadModel(const std::string& model_path) {
+  ModelFile model = ReadModelFile(model_path);
+  if (IsPacked(*model.bytes)) return ReadPacked(model);
+  Contract contract = ReadContract(model);
+  return {std::move(model), std::move(contract), ""};
 }
 
 std::vector<float> Classifier::Preprocess(const std::string& path) const {

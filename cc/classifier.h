@@ -20,6 +20,7 @@
 #include <opencv2/core.hpp>
 
 #include "cc/contract.h"
+#include "cc/packed_model.h"
 #include "cc/lite/runner.h"
 #include "cc/preprocess.h"
 
@@ -105,6 +106,11 @@ class Classifier {
   long long max_pixels_;
   std::optional<LiteRunner> runner_;
 };
+
+// The graph's bytes as Lite gets them, the contract and an embedded fast-run cache: from a sidecar
+// model (the .mge, its .json beside it) or a packed one (packed_model.h: one file). One read: the
+// bytes hashed for the contract are the bytes Lite loads. Python: classifier.read_model.
+ModelAndContract ReadModel(const std::string& model_path);
 
 }  // namespace megdeploy
 

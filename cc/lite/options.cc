@@ -2,6 +2,12 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
 #include <fstream>
 
 #include "cc/model_files.h"
@@ -54,7 +60,8 @@ CpuFingerprint ThisCpu() {
   return cpu;
 }
 
-ChosenOptions OptionsFor(const LiteSettings& lite, const std::string& model_path, const std::string& choice) {
+ChosenOptions OptionsFor(const LiteSettings& lite, const std::string& model_path, const std::string& choice,
+                         const std::string& cache_file) {
   if (!IsChoice(choice)) throw std::invalid_argument("lite options must be best or default, got '" + choice + "'");
   ChosenOptions chosen;
   if (choice != "best" || !lite.recorded) return chosen;
@@ -67,7 +74,7 @@ ChosenOptions OptionsFor(const LiteSettings& lite, const std::string& model_path
   }
   chosen.options.nchw88 = lite.nchw88;
   if (lite.fast_run_cache.empty()) return chosen;
-  const std::string cache = BesideModel(model_path, lite.fast_run_cache);
+  const std::string cache = cache_file.empty() ? BesideModel(model_path, lite.fast_run_cache) : cache_file;
   if (access(cache.c_str(), F_OK) != 0) {
     chosen.note = cache + ": fast-run cache missing (export writes it beside the model): kernels are chosen by " +
                   "heuristics, slower";
@@ -80,6 +87,32 @@ ChosenOptions OptionsFor(const LiteSettings& lite, const std::string& model_path
   chosen.options.fast_run = true;
   chosen.options.fast_run_cache = cache;
   return chosen;
+}
+
+EmbeddedCacheFile::EmbeddedCacheFile(const std::string& data) {
+  if (data.empty()) return;
+  const char* tmpdir = std::getenv("TMPDIR");
+  std::string name = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/megdeploy-XXXXXX.fastrun";
+  std::vector<char> buffer(name.begin(), name.end());
+  buffer.push_back('\0');
+  const int fd = mkstemps(buffer.data(), static_cast<int>(std::strlen(".fastrun")));
+  if (fd < 0) throw std::runtime_error(name + ": cannot write the embedded fast-run cache: " + std::strerror(errno));
+  path_ = buffer.data();
+  size_t written = 0;
+  while (written < data.size()) {
+    const ssize_t n = write(fd, data.data() + written, data.size() - written);
+    if (n <= 0) {
+      close(fd);
+      unlink(path_.c_str());
+      throw std::runtime_error(path_ + ": cannot write the embedded fast-run cache: " + std::strerror(errno));
+    }
+    written += static_cast<size_t>(n);
+  }
+  close(fd);
+}
+
+EmbeddedCacheFile::~EmbeddedCacheFile() {
+  if (!path_.empty()) unlink(path_.c_str());
 }
 
 }  // namespace megdeploy

@@ -77,7 +77,25 @@ struct ChosenOptions {
 // LiteOptions for `choice` and a validated contract's settings (Contract::lite). Throws
 // SettingsError for a fast-run cache whose SHA-256 is not the recorded one: Lite itself crashes on
 // a damaged cache (measured), so it never gets one.
-ChosenOptions OptionsFor(const LiteSettings& lite, const std::string& model_path, const std::string& choice);
+// cache_file: where a packed model's embedded fast-run cache was put (EmbeddedCacheFile), read
+// instead of the file beside the model.
+ChosenOptions OptionsFor(const LiteSettings& lite, const std::string& model_path, const std::string& choice,
+                         const std::string& cache_file = "");
+
+// A private temporary file holding a packed model's fast-run cache while Lite reads it
+// (LITE_set_persistent_cache takes only a path), removed when this goes; path() is "" for no
+// cache. It holds kernel choices, not the graph. Throws std::runtime_error if it cannot be written.
+class EmbeddedCacheFile {
+ public:
+  explicit EmbeddedCacheFile(const std::string& data);
+  ~EmbeddedCacheFile();
+  EmbeddedCacheFile(const EmbeddedCacheFile&) = delete;
+  EmbeddedCacheFile& operator=(const EmbeddedCacheFile&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 }  // namespace megdeploy
 

@@ -22,6 +22,7 @@
 
 #include "cc/programs/benchmark_stats.h"
 #include "cc/cli/program.h"
+#include "cc/classifier.h"
 #include "cc/contract.h"
 #include "cc/lite/runner.h"
 #include "cc/lite/options.h"
@@ -129,12 +130,14 @@ int Run(const std::string& model_path, const std::string& choice, const LiteFlag
   try {
     // Timed as Lite's load: one read of the file (hashed), then Lite parsing those bytes.
     auto read_start = Clock::now();
-    const megdeploy::ModelFile model = megdeploy::ReadModelFile(model_path);
+    const megdeploy::ModelAndContract model = megdeploy::ReadModel(model_path);
     const double read_ms = MillisecondsSince(read_start);
-    const megdeploy::Contract contract = megdeploy::ReadContract(model);
-    const megdeploy::LiteOptions options = Apply(megdeploy::OptionsFor(contract.lite, model_path, choice).options, lite);
+    const megdeploy::Contract& contract = model.contract;
+    const megdeploy::EmbeddedCacheFile cache(model.fast_run_cache);
+    const megdeploy::LiteOptions options =
+        Apply(megdeploy::OptionsFor(contract.lite, model_path, choice, cache.path()).options, lite);
     auto load_start = Clock::now();
-    megdeploy::LiteRunner network(model, options, threads);
+    megdeploy::LiteRunner network(model.graph, options, threads);
     const double load_ms = read_ms + MillisecondsSince(load_start);
     megdeploy::TensorView input = network.Input(contract.input_name);
 

@@ -177,10 +177,7 @@ class _Reader:
 
     def string(self, table, slot, what):
         raw = self.bytes(table, slot, what)
-        try:
-            return "" if raw is None else raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise PackedModelError("%s is not UTF-8 text" % what) from None
+        return "" if raw is None else raw.decode("utf-8", "replace")  # only compared, never trusted
 
     def bool(self, table, slot):
         where = self._field(table, slot)

@@ -37,8 +37,8 @@ def export(tmp_path, name, *flags):
     return output
 
 
-def inference_json(model, *images):
-    result = testing.run("py_inference", "-m", model, "--json", *[a for i in images for a in ("-i", i)])
+def inference_json(model, *images, program="py_inference"):
+    result = testing.run(program, "-m", model, "--json", *[a for i in images for a in ("-i", i)])
     assert result.returncode == 0, result.stderr
     return [dict(json.loads(line), model="") for line in result.stdout.splitlines()]
 
@@ -61,7 +61,9 @@ def test_the_packed_export_is_one_file_lite_reads_with_the_contract_inside(packe
 
 def test_packed_and_sidecar_models_answer_the_same(packed_lite0):
     photos = [testing.CAT, testing.COFFEE]
-    assert inference_json(packed_lite0, *photos) == inference_json(testing.LITE0, *photos)
+    sidecar = inference_json(testing.LITE0, *photos)
+    for program in testing.INFERENCE:  # Python and C++: the same --json text, to the last digit
+        assert inference_json(packed_lite0, *photos, program=program) == sidecar, program
     assert (Classifier(packed_lite0).probabilities(testing.CAT).tobytes()
             == Classifier(testing.LITE0).probabilities(testing.CAT).tobytes())
 
@@ -90,6 +92,11 @@ def test_the_fast_run_cache_travels_inside(tmp_path):
         f.write(cache)
     contract.write(info, contract.path_for(sidecar))
     assert packed.probabilities(testing.CAT).tobytes() == Classifier(sidecar).probabilities(testing.CAT).tobytes()
+    for program in testing.INFERENCE:
+        assert inference_json(output, testing.CAT, program=program) == inference_json(sidecar, testing.CAT), program
+    for program in testing.BENCHMARK:  # both benchmarks run it, with the cache from inside
+        result = testing.run(program, "-m", output, "--iters", "2", "--json")
+        assert result.returncode == 0 and json.loads(result.stdout)["options"] != "default", result.stderr
 
 
 def test_parts_that_do_not_belong_together_are_refused(tmp_path):
@@ -99,8 +106,8 @@ def test_parts_that_do_not_belong_together_are_refused(tmp_path):
         f.write(packed_model.pack(open(one, "rb").read(), contract.read(two)))
     with pytest.raises(contract.ContractError, match="mixed.mge: its parts do not belong together: the graph"):
         Classifier(mixed)
-    result = testing.run("py_inference", "-m", mixed)
-    testing.assert_one_line_error(result, 1, "mixed.mge: its parts do not belong together")
+    for program in testing.INFERENCE:
+        testing.assert_one_line_error(testing.run(program, "-m", mixed), 1, "mixed.mge: its parts do not belong together")
 
 
 def test_damaged_packing_is_one_line_and_never_reaches_lite(tmp_path):
@@ -113,7 +120,8 @@ def test_damaged_packing_is_one_line_and_never_reaches_lite(tmp_path):
             f.write(data)
         with pytest.raises(model_files.ModelError, match="damaged.mge: not a packed model we can read: .*" + words):
             Classifier(path)
-    testing.assert_one_line_error(testing.run("py_inference", "-m", path), 1, "not a packed model we can read")
+        errors = [testing.stderr_lines(testing.run(program, "-m", path)) for program in testing.INFERENCE]
+        assert errors[0] == errors[1] and len(errors[0]) == 1, errors  # the twins say the same line
     # 300 mutants (random bytes overwritten anywhere): each is refused before Lite, or is the
     # same model (a byte Lite and we both ignore), never a crash.
     rng = random.Random(0)
@@ -131,6 +139,16 @@ def test_damaged_packing_is_one_line_and_never_reaches_lite(tmp_path):
             continue
         assert graph.data == packed_model.unpack(good).graph  # what reaches Lite is the verified graph
     assert refused >= 250, refused
+    # The C++ reader is the same reader: on 40 of those mutants, the two programs agree line for line.
+    rng = random.Random(1)
+    for _ in range(40):
+        mutant = bytearray(good)
+        mutant[rng.randrange(len(packed_model.TAG), len(mutant))] = rng.randrange(256)
+        with open(path, "wb") as f:
+            f.write(mutant)
+        results = [testing.run(program, "-m", path, "--json") for program in testing.INFERENCE]
+        assert results[0].returncode == results[1].returncode, [r.stderr for r in results]
+        assert testing.stderr_lines(results[0]) == testing.stderr_lines(results[1]), [r.stderr for r in results]
 
 
 def test_a_sidecar_beside_a_packed_model_is_not_read(packed_lite0, tmp_path):

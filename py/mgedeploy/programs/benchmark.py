@@ -24,7 +24,7 @@ program.prepare(__name__)
 import numpy as np  # noqa: E402
 from absl import flags  # noqa: E402
 
-from mgedeploy import contract, extras, preprocess  # noqa: E402
+from mgedeploy import classifier, extras, preprocess  # noqa: E402
 from mgedeploy.cli import paths, progress, usage  # noqa: E402
 from mgedeploy.lite import options as lite_options  # noqa: E402
 from mgedeploy.lite import xbyak_amd_fix  # noqa: E402
@@ -53,9 +53,10 @@ NAME = "benchmark"
 LITE_ONLY = (WEIGHT_PREPROCESS, FAST_RUN, FAST_RUN_CACHE, LAYOUT_TRANSFORM, NCHW44, NCHW88, PROFILE, RECORD_LEVEL)
 
 
-def lite_options_from_flags(info, model_path):
-    """The contract's best (or Lite's default) options, with the explicit flags on top."""
-    base, _ = lite_options.options_for(info, model_path, LITE_OPTIONS.value)
+def lite_options_from_flags(info, model_path, cache_file=None):
+    """The contract's best (or Lite's default) options, with the explicit flags on top. cache_file:
+    a packed model's embedded fast-run cache, put in a file (lite_options.embedded_cache_file)."""
+    base, _ = lite_options.options_for(info, model_path, LITE_OPTIONS.value, cache_file=cache_file)
     cache = paths.user_path(FAST_RUN_CACHE.value) if FAST_RUN_CACHE.value else base.fast_run_cache
     return lite_options.LiteOptions(
         weight_preprocess=base.weight_preprocess or WEIGHT_PREPROCESS.value,
@@ -82,14 +83,14 @@ def options_summary(options):
     return "+".join(name for name, on in chosen if on) or "default"
 
 
-def lite_runner_fn(model_path, info, options):
+def lite_runner_fn(model, info, options):
     from mgedeploy.lite import runner as lite_runner
 
     # Only a --fast_run_cache of the user's is written (a missing one starts empty): the contract's
     # cache is the model's, checked by its SHA-256.
     cache = options.fast_run_cache if FAST_RUN_CACHE.value else None
     start = time.perf_counter()
-    runner = lite_runner.LiteRunner(model_path, info["input"]["name"], threads=THREADS.value, options=options)
+    runner = lite_runner.LiteRunner(model, info["input"]["name"], threads=THREADS.value, options=options)
     load_ms = (time.perf_counter() - start) * 1e3
 
     def save_cache():
@@ -150,18 +151,22 @@ def main(argv):
         return program.fail(NAME, "--runtime onnxruntime " + missing_extra)
     model_path = paths.user_path(MODEL.value)
     try:
-        info = contract.read(model_path)
-        options = lite_options_from_flags(info, model_path) if RUNTIME.value == "lite" else None
-        if options is not None and options.profile_json and options.record_level:
-            options.record_level = 0  # profiling needs the plain sequence (see check_flags)
+        # A sidecar or a packed model: the graph's bytes (read once, checked), the contract, and an
+        # embedded fast-run cache, which Lite reads from a temporary file while the network loads.
+        model, info, embedded_cache = classifier.read_model(model_path)
         shape = info["input"]["shape"]
         if INPUT.value == "random":
             data = np.random.default_rng(0).uniform(-1, 1, size=shape).astype(np.float32)
         else:
             # The image once per slot of the graph's batch (export --batch).
             data = np.repeat(preprocess.load(paths.user_path(INPUT.value), info["preprocess"]), shape[0], axis=0)
+        options = None
         if RUNTIME.value == "lite":
-            run, save_cache, load_ms = lite_runner_fn(model_path, info, options)
+            with lite_options.embedded_cache_file(embedded_cache) as cache_file:
+                options = lite_options_from_flags(info, model_path, cache_file)
+                if options.profile_json and options.record_level:
+                    options.record_level = 0  # profiling needs the plain sequence (see check_flags)
+                run, save_cache, load_ms = lite_runner_fn(model, info, options)
         elif RUNTIME.value == "eager":
             run, save_cache, load_ms = eager_runner_fn(info)
         else:

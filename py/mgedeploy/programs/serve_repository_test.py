@@ -18,6 +18,7 @@ import pytest
 import tritonclient.grpc as grpcclient
 from tritonclient.utils import InferenceServerException
 
+from mgedeploy import contract, packed_model
 from tests import servers, testing
 
 REPOSITORY = os.path.join(testing.TESTDATA, "repository")
@@ -113,6 +114,10 @@ def test_a_repository_s_problems_are_in_the_index_and_the_rest_serves(repository
     os.makedirs(os.path.join(repository, "nocontract", "1"))
     shutil.copyfile(model_file(repository, "digits", 1), model_file(repository, "nocontract", 1))
     os.symlink("loop", os.path.join(repository, "loop"))
+    digits = model_file(repository, "digits", 1)  # the same model as one packed file (export --pack)
+    os.makedirs(os.path.join(repository, "packed", "1"))
+    with open(model_file(repository, "packed", 1), "wb") as f:
+        f.write(packed_model.pack(open(digits, "rb").read(), contract.read(digits)))
     server = servers.Server(servers.SERVE, "--model_repository", repository, "--workers", "1", "--drain_s", "0")
     try:
         with httpx.Client(base_url=server.url, timeout=30) as client:
@@ -124,6 +129,9 @@ def test_a_repository_s_problems_are_in_the_index_and_the_rest_serves(repository
             answer = client.post("/v2/repository/models/nocontract/load")
             assert answer.status_code == 400 and "failed to load 'nocontract'" in answer.json()["error"]
             assert client.post("/v2/models/digits/classify", content=CAT).status_code == 200
+            assert rows[("packed", "1")] == ("READY", "")
+            packed = client.post("/v2/models/packed/classify", content=CAT).json()["top"]
+            assert packed == expected_top(digits)  # exactly the sidecar form's record
     finally:
         assert server.stop() == 0, server.stderr
     for flags, status, words in (

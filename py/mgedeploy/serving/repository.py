@@ -4,6 +4,7 @@ of a model repository in Triton's layout (`--model_repository DIR`):
     DIR/<name>/<version>/model.mge           <version>: a positive integer
     DIR/<name>/<version>/model.mge.json      its contract (which holds model.mge's size and SHA-256)
     DIR/<name>/<version>/model.mge.fastrun   optional, as export writes it
+    (or model.mge alone, packed by export --pack: the contract and cache inside)
 
 The version policy (`latest:N`, `all`) picks the versions that serve; a request without a version
 goes to the highest one serving. A rescan (the poller, or POST /v2/repository/models/<n>/load)
@@ -25,7 +26,7 @@ import threading
 import time
 from typing import Callable, Dict, List, NamedTuple, Optional, Set, Tuple
 
-from mgedeploy import contract as contract_lib
+from mgedeploy import contract as contract_lib, packed_model
 from mgedeploy.lite import options as lite_options
 from mgedeploy.serving.uploads import HttpError
 
@@ -117,13 +118,24 @@ def scan_model(directory):
             problem = "version directory %r is not a positive integer" % name
         elif problem is None and not os.path.lexists(model):
             problem = "no %s in it" % MODEL_FILE
-        elif problem is None and not os.path.lexists(model + contract_lib.SUFFIX):
+        elif problem is None and not os.path.lexists(model + contract_lib.SUFFIX) and not _is_packed(model):
             problem = "%s has no contract (%s%s) beside it" % (MODEL_FILE, MODEL_FILE, contract_lib.SUFFIX)
         found[name] = Found(None, (), "%s: %s" % (path, problem)) if problem else Found(model, signature(model))
     if not found:
         found[""] = Found(None, (), "%s: no version directories (expected %s/<version>/%s)"
                           % (directory, directory, MODEL_FILE))
     return found
+
+
+def _is_packed(model):
+    """A packed model (export --pack) carries its contract inside: no sidecar needed."""
+    if not os.path.isfile(model):
+        return False
+    try:
+        with open(model, "rb") as f:
+            return packed_model.is_packed(f.read(len(packed_model.TAG)))
+    except OSError:
+        return False
 
 
 class Version:

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from mgedeploy import packed_model
 from mgedeploy.serving import repository
 from mgedeploy.serving.uploads import HttpError
 from tests import testing
@@ -108,6 +109,11 @@ def test_what_cannot_be_a_model_is_in_the_index_with_its_reason(tmp_path):
         answer(served, "empty")
     with pytest.raises(HttpError, match=r"unknown model 'nope' \(this server has: bad name!, empty, good, looped\)"):
         answer(served, "nope")
+
+
+def test_a_packed_model_needs_no_contract_beside_it(tmp_path):
+    put(tmp_path, "m", 1, packed_model.TAG.decode() + " and the rest of a packed file", contract=False)
+    assert answer(models(tmp_path), "m")[0] == "1"
 
 
 def test_a_repository_that_cannot_serve_is_refused_in_one_line(tmp_path):
