@@ -341,7 +341,8 @@ def make_app(models, settings):
     @app.post("/v2/repository/models/{name}/unload")
     async def repository_unload(name: str):
         check_control()
-        served.unload(name)
+        # Off the event loop too: it waits for a rescan in progress (a poll loading a version).
+        await asyncio.get_running_loop().run_in_executor(None, served.unload, name)
         return JSONResponse({})
 
     # The two endpoints that carry the load are plain Starlette routes: FastAPI's parameter parsing
