@@ -39,15 +39,16 @@ class Classifier:
     """Loads `model_path` and its contract. threads: Lite's CPU threads. lite_options: "best" (the
     settings export chose for this machine, recorded in the contract) or "default" (Lite's own).
     share_weights_with: another Classifier of the same model whose weights this one's network uses
-    instead of loading its own copy (one per thread, one set of weights).
+    instead of loading its own copy (one per thread, one set of weights). model_key: the 32 bytes
+    of an encrypted model's key (mgedeploy.model_encryption.read_key reads a key file).
     Raises ContractError, ModelError or SettingsError, each one line naming the file."""
 
     def __init__(self, model_path: Union[str, "os.PathLike[str]"], threads: int = 1, lite_options: str = "best",
                  max_pixels: int = preprocess.DEFAULT_MAX_PIXELS,
-                 share_weights_with: Optional["Classifier"] = None) -> None:
+                 share_weights_with: Optional["Classifier"] = None, model_key: Optional[bytes] = None) -> None:
         self.model_path: str = os.fspath(model_path)
         # One read: the bytes hashed for the contract are the bytes Lite loads.
-        model, self.contract, embedded_cache = read_model(self.model_path)
+        model, self.contract, embedded_cache = read_model(self.model_path, model_key)
         self.labels: List[str] = self.contract["labels"]
         self.max_pixels = max_pixels
         self.note: Optional[str]
@@ -137,13 +138,17 @@ def check_model(model_path: Union[str, "os.PathLike[str]"]) -> Dict[str, Any]:
     return read_model(os.fspath(model_path))[1]
 
 
-def read_model(model_path: str) -> Tuple[model_files.ModelFile, Dict[str, Any], Optional[bytes]]:
+def read_model(model_path: str,
+               model_key: Optional[bytes] = None) -> Tuple[model_files.ModelFile, Dict[str, Any], Optional[bytes]]:
     """(the graph's bytes as Lite gets them, the contract, an embedded fast-run cache): from a
     sidecar model (the .mge, its .json beside it) or a packed one (packed_model.py: one file).
-    One read: the bytes hashed for the contract are the bytes Lite loads."""
+    One read: the bytes hashed for the contract are the bytes Lite loads. model_key: the 32-byte key
+    of an encrypted packed model (model_encryption.py); given for any other model, a ModelError."""
     model = model_files.read_model_file(model_path)
     if packed_model.is_packed(model.data):
-        return packed_model.read(model)
+        return packed_model.read(model, model_key)
+    if model_key is not None:
+        raise ModelError("%s: a model key was given, but the model is not encrypted" % model_path)
     return model, contract.read(model.path, model), None
 
 

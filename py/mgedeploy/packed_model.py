@@ -19,6 +19,8 @@ outside, so every offset is checked against the buffer before it is followed.
 import json
 import struct
 
+from mgedeploy import model_encryption
+
 TAG = b"packed_model"
 PARSER = "LITE_default"  # Lite's built-in info parser
 CACHE_PARSER = "LITE_parse_cache"  # Lite's built-in fast-run cache parser
@@ -35,16 +37,21 @@ def is_packed(data):
     return bytes(data[:len(TAG)]) == TAG
 
 
-def pack(graph, contract, fast_run_cache=None, lite_version="1.13.0"):
+def pack(graph, contract, fast_run_cache=None, lite_version="1.13.0", key=None):
     """The packed file's bytes: `graph` (the .mge bytes), `contract` (a dict) as the info's
-    extra_info, and the fast-run cache bytes if any."""
+    extra_info, and the fast-run cache bytes if any. key: 32 bytes to encrypt the graph and the info
+    with (model_encryption.py; the cache stays plain: Lite never decrypts it), and seal the file."""
     import flatbuffers
 
     name = contract["model"]
     info = info_json(contract, lite_version)
+    method = NO_ENCRYPTION
+    if key is not None:
+        graph, info, method = model_encryption.encrypt(key, graph), model_encryption.encrypt(key, info), \
+            model_encryption.METHOD
     builder = flatbuffers.Builder(len(graph) + len(info) + len(fast_run_cache or b"") + 1024)
     strings = [builder.CreateString(text) for text in (
-        name, NO_ENCRYPTION, PARSER, NO_ENCRYPTION, CACHE_PARSER if fast_run_cache else "")]
+        name, method, PARSER, method, CACHE_PARSER if fast_run_cache else "")]
     builder.StartObject(len(_HEADER_FIELDS))
     for slot, offset in enumerate(strings):
         builder.PrependUOffsetTRelativeSlot(slot, offset, 0)
@@ -75,7 +82,8 @@ def pack(graph, contract, fast_run_cache=None, lite_version="1.13.0"):
     builder.StartObject(1)
     builder.PrependUOffsetTRelativeSlot(0, models, 0)
     builder.Finish(builder.EndObject())
-    return TAG + bytes(builder.Output())
+    data = TAG + bytes(builder.Output())
+    return data if key is None else model_encryption.seal(data, key)
 
 
 def info_json(contract, lite_version):
@@ -193,24 +201,43 @@ class _Reader:
         return [self.table(target + 4 + 4 * i + self.u32(target + 4 + 4 * i, what), what) for i in range(count)]
 
 
-def read(model):
+def read(model, key=None):
     """A packed model_files.ModelFile -> (the graph as a ModelFile, its contract, the fast-run cache
-    bytes or None). The contract is validated and held to the graph it came with (size and SHA-256,
-    as a sidecar is): parts that do not belong together are a ContractError. Unreadable packing is
-    a ModelError; both name the file."""
+    bytes or None). An encrypted file's tag is checked under `key` before anything else is read,
+    then its graph and info are decrypted. The contract is validated and held to the graph it came
+    with (size and SHA-256, as a sidecar is): parts that do not belong together are a ContractError.
+    Unreadable packing, a missing or wrong key, a modified file: ModelError; both name the file."""
     import hashlib
 
     from mgedeploy import contract as contract_lib
     from mgedeploy import model_files
 
+    data, sealed = model.data, model_encryption.is_sealed(model.data)
     try:
-        unpacked = unpack(model.data)
-        if unpacked.header["model_decryption_method"] != NO_ENCRYPTION:
-            raise PackedModelError("its model is encrypted (%s)" % unpacked.header["model_decryption_method"])
+        if sealed:
+            if key is None:
+                raise model_files.ModelError("%s: the model is encrypted: give its key with --model_key_file FILE "
+                                             "(or $%s)" % (model.path, model_encryption.KEY_FILE_ENV))
+            data = model_encryption.unseal(data, key)
+        unpacked = unpack(data)
+        methods = {unpacked.header["model_decryption_method"], unpacked.header["info_decryption_method"]}
+        if not sealed and methods != {NO_ENCRYPTION}:
+            raise PackedModelError("it is encrypted (%s) but has no authentication tag (truncated, or not made by "
+                                   "export)" % unpacked.header["model_decryption_method"])
+        if not sealed and key is not None:
+            raise model_files.ModelError("%s: a model key was given, but the model is not encrypted" % model.path)
+        if sealed and methods != {model_encryption.METHOD}:
+            raise PackedModelError("it is encrypted with %s, not %s" % (", ".join(sorted(methods)),
+                                                                       model_encryption.METHOD))
         if unpacked.info is None:
             raise PackedModelError("it has no info section, so no model contract")
+        if sealed:
+            unpacked.graph = model_encryption.decrypt(key, unpacked.graph)
+            unpacked.info = model_encryption.decrypt(key, unpacked.info)
         info = contract_from_info(unpacked.info)
-    except PackedModelError as e:
+    except model_encryption.TagError as e:
+        raise model_files.ModelError("%s: %s" % (model.path, e)) from None
+    except ValueError as e:  # PackedModelError, or AES blocks export did not make behind a matching tag
         raise model_files.ModelError("%s: not a packed model we can read: %s" % (model.path, e)) from None
     where = "%s (its packed contract)" % model.path
     contract_lib.validate(info, where)

@@ -109,7 +109,7 @@ def export(module: Any, output: str, preprocess_spec: Dict[str, Any], labels: Op
 
 
 def export_model(model, output, name, spec, class_names, weights_record, sample_image, lite_settings="auto",
-                 say=print, shown=str, batch=1, sample_name=None, pack=False):
+                 say=print, shown=str, batch=1, sample_name=None, pack=False, key=None):
     """Exports `model` (an eval-mode megengine Module with its weights) to `output`.
 
     spec: the preprocessing (preprocess.SPECS entry); class_names: one per output; weights_record:
@@ -118,7 +118,8 @@ def export_model(model, output, name, spec, class_names, weights_record, sample_
     takes (Lite fixes the input shape at load when it records the kernel sequence).
     say: where progress lines go; shown: how paths are shown in them; sample_name: what the
     progress lines call an array sample (default: "the sample array (WxH)"). pack: write one packed
-    file (the graph, the contract, the fast-run cache) instead of the model and its sidecars."""
+    file (the graph, the contract, the fast-run cache) instead of the model and its sidecars. key:
+    with pack, the 32-byte key to encrypt the graph and the contract with (model_encryption.py)."""
     check_writable(output)
     if isinstance(sample_image, np.ndarray):
         sample = preprocess.preprocess_bgr(sample_image, spec)
@@ -157,7 +158,7 @@ def export_model(model, output, name, spec, class_names, weights_record, sample_
                              weights_record, tmp, settings)
         contract.validate(info, contract.path_for(output))
         if pack:
-            write_packed(tmp, info, cache + ".tmp", output)
+            write_packed(tmp, info, cache + ".tmp", output, key)
         else:
             contract.write(info, contract.path_for(output))
             if os.path.exists(cache + ".tmp"):
@@ -170,14 +171,15 @@ def export_model(model, output, name, spec, class_names, weights_record, sample_
             if os.path.exists(leftover):
                 os.remove(leftover)
     if pack:
-        say("Wrote %s (packed: the graph, its contract%s in one file)"
-            % (shown(output), " and fast-run cache" if info.get("lite", {}).get("fast_run_cache") else ""))
+        say("Wrote %s (packed%s: the graph, its contract%s in one file)"
+            % (shown(output), ", encrypted" if key is not None else "",
+               " and fast-run cache" if info.get("lite", {}).get("fast_run_cache") else ""))
     else:
         say("Wrote %s and its contract %s" % (shown(output), shown(contract.path_for(output))))
     return info
 
 
-def write_packed(graph_path, info, cache_path, output):
+def write_packed(graph_path, info, cache_path, output, key=None):
     """The packed file from the dumped graph, the contract and the fast-run cache (if one was
     chosen), renamed into place at the end; an earlier export's sidecars beside it are removed (a
     packed model does not read them, and they would say something else)."""
@@ -189,7 +191,7 @@ def write_packed(graph_path, info, cache_path, output):
     if os.path.exists(cache_path):
         with open(cache_path, "rb") as f:
             cache = f.read()
-    data = packed_model.pack(graph, info, cache, lite_version=megenginelite.__version__)
+    data = packed_model.pack(graph, info, cache, lite_version=megenginelite.__version__, key=key)
     try:
         with open(output + ".packing", "wb") as f:
             f.write(data)

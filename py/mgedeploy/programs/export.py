@@ -21,7 +21,7 @@ program.prepare(__name__)
 
 from absl import flags  # noqa: E402
 
-from mgedeploy import contract, labels, models, preprocess  # noqa: E402
+from mgedeploy import contract, labels, model_encryption, models, preprocess  # noqa: E402
 from mgedeploy.cli import paths, usage  # noqa: E402
 from mgedeploy.exporting import exporter, user_model  # noqa: E402
 from mgedeploy.lite import runner as lite_runner  # noqa: E402
@@ -58,6 +58,10 @@ BATCH = flags.DEFINE_integer(
 PACK = flags.DEFINE_bool(
     "pack", False, "Write one file in Lite's packed-model format: the graph, the contract (as the model's info, "
     "read back with LITE_get_model_extra_info) and the fast-run cache, with no sidecars beside it.")
+ENCRYPT_KEY_FILE = flags.DEFINE_string(
+    "encrypt_key_file", None, "Encrypt the model and its contract with AES-256 under this key (a file of 32 bytes or "
+    "64 hex digits; make one: head -c 32 /dev/urandom > model.key), in Lite's AES_default layout, with an "
+    "authentication tag; implies --pack (the tag and the encrypted contract live in the one file).")
 LITE_SETTINGS = flags.DEFINE_enum(
     "lite_settings", "auto", tuning.MODES,
     "auto: time the candidate Lite settings on this machine and record the fastest exact one; "
@@ -157,6 +161,10 @@ def main(argv):
     output = paths.user_path(OUTPUT.value or "%s_deploy.mge" % name)
     image = paths.user_path(IMAGE.value) if IMAGE.value else paths.DEFAULT_IMAGE
     try:
+        key = model_encryption.read_key(paths.user_path(ENCRYPT_KEY_FILE.value)) if ENCRYPT_KEY_FILE.value else None
+    except model_encryption.KeyFileError as e:
+        return program.fail(NAME, e)
+    try:
         exporter.check_writable(output)
         # A bad sample fails now, not after the model is built (the budget too, for a built-in model).
         preprocess.read_bgr(image, spec=None if own else preprocess.SPECS[name])
@@ -168,7 +176,7 @@ def main(argv):
             spec, names = preprocess.SPECS[name], labels.imagenet_names()
         exporter.export_model(model, output, name, spec, names, record, image,
                               lite_settings=LITE_SETTINGS.value, say=say, shown=paths.shown, batch=BATCH.value,
-                              pack=PACK.value)
+                              pack=PACK.value or key is not None, key=key)
     except (exporter.ExportError, sources.WeightsError, preprocess.ImageError, lite_runner.ModelError,
             contract.ContractError) as e:
         return program.fail(NAME, e)
