@@ -17,9 +17,9 @@ std::vector<TopClass> TopClasses(const std::vector<float>& probs, const std::vec
 }
 
 Classifier::Classifier(const std::string& model_path, int threads, const std::string& lite_options,
-                       long long max_pixels)
+                       long long max_pixels, const std::string& model_key)
     : model_path_(model_path), max_pixels_(max_pixels) {
-  const ModelAndContract model = ReadModel(model_path);
+  const ModelAndContract model = ReadModel(model_path, model_key);
   contract_ = model.contract;
   const EmbeddedCacheFile cache(model.fast_run_cache);
   ChosenOptions chosen;
@@ -32,9 +32,10 @@ Classifier::Classifier(const std::string& model_path, int threads, const std::st
   runner_.emplace(model.graph, chosen.options, threads);
 }
 
-ModelAndContract ReadModel(const std::string& model_path) {
+ModelAndContract ReadModel(const std::string& model_path, const std::string& model_key) {
   ModelFile model = ReadModelFile(model_path);
-  if (IsPacked(*model.bytes)) return ReadPacked(model);
+  if (IsPacked(*model.bytes)) return ReadPacked(model, model_key);
+  if (!model_key.empty()) throw ModelError(model_path + ": a model key was given, but the model is not encrypted");
   Contract contract = ReadContract(model);
   return {std::move(model), std::move(contract), ""};
 }

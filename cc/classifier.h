@@ -58,9 +58,10 @@ class Classifier {
  public:
   // Loads `model_path` and its contract. threads: Lite's CPU threads. lite_options: "best" (the
   // settings export chose for this machine, recorded in the contract) or "default" (Lite's own).
+  // model_key: the 32 bytes of an encrypted model's key (ReadModelKey reads a key file).
   // Throws ContractError or ModelError, each one line naming the file.
   explicit Classifier(const std::string& model_path, int threads = 1, const std::string& lite_options = "best",
-                      long long max_pixels = kDefaultMaxPixels);
+                      long long max_pixels = kDefaultMaxPixels, const std::string& model_key = "");
 
   const std::string& model_path() const { return model_path_; }
   const Contract& contract() const { return contract_; }
@@ -110,7 +111,8 @@ class Classifier {
 // The graph's bytes as Lite gets them, the contract and an embedded fast-run cache: from a sidecar
 // model (the .mge, its .json beside it) or a packed one (packed_model.h: one file). One read: the
 // bytes hashed for the contract are the bytes Lite loads. Python: classifier.read_model.
-ModelAndContract ReadModel(const std::string& model_path);
+// model_key: an encrypted packed model's key; given for any other model, a ModelError.
+ModelAndContract ReadModel(const std::string& model_path, const std::string& model_key = "");
 
 }  // namespace megdeploy
 

@@ -4,9 +4,12 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "cc/model_encryption.h"
 
 namespace megdeploy {
 namespace {
@@ -105,7 +108,7 @@ class Reader {
 };
 
 struct Unpacked {
-  std::string model_decryption;
+  std::string model_decryption, info_decryption;
   std::optional<std::string> info, graph, fast_run_cache;
 };
 
@@ -127,6 +130,7 @@ Unpacked Unpack(const std::string& bytes) {
                           "info_cache_parse_method"};
   for (int slot = 0; slot < 5; ++slot) {
     const std::string value = reader.String(*header, slot, std::string("ModelHeader.") + fields[slot]);
+    if (slot == 1) unpacked.info_decryption = value;
     if (slot == 3) unpacked.model_decryption = value;
   }
   if (const std::optional<long long> flag = reader.Field(*header, 5)) reader.At<uint8_t>(*flag);
@@ -156,17 +160,44 @@ std::string Short(const std::string& sha256) { return sha256.substr(0, 12) + "..
 
 bool IsPacked(const std::string& bytes) { return bytes.compare(0, kTag.size(), kTag) == 0; }
 
-ModelAndContract ReadPacked(const ModelFile& model) {
+ModelAndContract ReadPacked(const ModelFile& model, const std::string& key) {
   Unpacked unpacked;
   nlohmann::json info;
+  const bool sealed = IsSealed(*model.bytes);
   try {
-    unpacked = Unpack(*model.bytes);
-    if (unpacked.model_decryption != kNoEncryption) {
-      throw PackedModelError("its model is encrypted (" + unpacked.model_decryption + ")");
+    std::string unsealed;
+    if (sealed) {
+      if (key.empty()) {
+        throw ModelError(model.path + ": the model is encrypted: give its key with --model_key_file FILE (or $" +
+                         kModelKeyFileEnv + ")");
+      }
+      unsealed = Unseal(*model.bytes, key);
+    }
+    unpacked = Unpack(sealed ? unsealed : *model.bytes);
+    std::set<std::string> methods = {unpacked.model_decryption, unpacked.info_decryption};
+    if (!sealed && methods != std::set<std::string>{kNoEncryption}) {
+      throw PackedModelError("it is encrypted (" + unpacked.model_decryption +
+                             ") but has no authentication tag (truncated, or not made by export)");
+    }
+    if (!sealed && !key.empty()) {
+      throw ModelError(model.path + ": a model key was given, but the model is not encrypted");
+    }
+    if (sealed && methods != std::set<std::string>{kEncryptionMethod}) {
+      std::string names;
+      for (const std::string& method : methods) names += (names.empty() ? "" : ", ") + method;
+      throw PackedModelError("it is encrypted with " + names + ", not " + kEncryptionMethod);
     }
     if (!unpacked.info) throw PackedModelError("it has no info section, so no model contract");
+    if (sealed) {
+      unpacked.graph = DecryptAesDefault(key, *unpacked.graph);
+      unpacked.info = DecryptAesDefault(key, *unpacked.info);
+    }
     info = ContractFromInfo(*unpacked.info);
+  } catch (const TagError& e) {
+    throw ModelError(model.path + ": " + e.what());
   } catch (const PackedModelError& e) {
+    throw ModelError(model.path + ": not a packed model we can read: " + e.what());
+  } catch (const std::invalid_argument& e) {  // AES blocks export did not make, behind a matching tag
     throw ModelError(model.path + ": not a packed model we can read: " + e.what());
   }
   ModelAndContract packed;

@@ -24,8 +24,10 @@ struct ModelAndContract {
 };
 
 // Reads a packed ModelFile: ModelError "<path>: not a packed model we can read: <reason>" for
-// damaged packing; ContractError for a contract that is invalid or does not belong to the graph.
-ModelAndContract ReadPacked(const ModelFile& model);
+// damaged packing, and for a missing or wrong key or a modified file (an encrypted file's tag is
+// checked under `key` before anything else is read, then its graph and info are decrypted);
+// ContractError for a contract that is invalid or does not belong to the graph.
+ModelAndContract ReadPacked(const ModelFile& model, const std::string& key = "");
 
 }  // namespace megdeploy
 

@@ -23,6 +23,7 @@
 #include "cc/programs/benchmark_stats.h"
 #include "cc/cli/program.h"
 #include "cc/classifier.h"
+#include "cc/model_encryption.h"
 #include "cc/contract.h"
 #include "cc/lite/runner.h"
 #include "cc/lite/options.h"
@@ -76,7 +77,7 @@ std::string OptionsSummary(const megdeploy::LiteOptions& options) {
 
 // Loads, times and reports; returns the exit status.
 int Run(const std::string& model_path, const std::string& choice, const LiteFlags& lite, int threads,
-        const std::string& input_flag, int warmup, int iters, bool json);
+        const std::string& input_flag, int warmup, int iters, bool json, const std::string& model_key_file);
 
 }  // namespace
 
@@ -93,6 +94,9 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", warmup, "untimed iterations after the first run (default 5)")->check(CLI::Range(0, 1000000));
   app.add_option("--threads", threads, "CPU threads for Lite (default 1)")->check(CLI::Range(1, 256));
   app.add_option("--input", input_flag, "random (seeded) or an image preprocessed per the contract (default random)");
+  std::string model_key_file;
+  app.add_option("--model_key_file", model_key_file,
+                 "the key of an encrypted model; default: the file $MEGDEPLOY_MODEL_KEY_FILE names");
   app.add_flag("--json", json, "print the numbers as one JSON object");
   app.add_option("--lite_options", choice,
                  "the base Lite settings: best (default; the contract's, as //cc:inference) or default (Lite's own)")
@@ -119,18 +123,22 @@ int main(int argc, char** argv) {
   int status = 0;
   megdeploy::Guarded(model_path + ": Lite crashed while loading or running the model: the model or its fast-run "
                                   "cache is damaged",
-                     [&] { status = Run(model_path, choice, lite, threads, input_flag, warmup, iters, json); });
+                     [&] {
+                       status = Run(model_path, choice, lite, threads, input_flag, warmup, iters, json, model_key_file);
+                     });
   return status;
 }
 
 namespace {
 
 int Run(const std::string& model_path, const std::string& choice, const LiteFlags& lite, int threads,
-        const std::string& input_flag, int warmup, int iters, bool json) {
+        const std::string& input_flag, int warmup, int iters, bool json, const std::string& model_key_file) {
   try {
+    const std::string key =
+        megdeploy::ModelKeyFrom(model_key_file.empty() ? "" : megdeploy::UserPath(model_key_file));
     // Timed as Lite's load: one read of the file (hashed), then Lite parsing those bytes.
     auto read_start = Clock::now();
-    const megdeploy::ModelAndContract model = megdeploy::ReadModel(model_path);
+    const megdeploy::ModelAndContract model = megdeploy::ReadModel(model_path, key);
     const double read_ms = MillisecondsSince(read_start);
     const megdeploy::Contract& contract = model.contract;
     const megdeploy::EmbeddedCacheFile cache(model.fast_run_cache);

@@ -29,6 +29,7 @@
 #include "cc/classifier.h"
 #include "cc/cli/program.h"
 #include "cc/cli/progress.h"
+#include "cc/model_encryption.h"
 #include "cc/cli/quiet.h"
 #include "cc/image_files.h"
 
@@ -78,6 +79,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"best", "default"}));
   app.add_option("--max_pixels", max_pixels, "refuse images whose header promises more pixels than this")
       ->check(CLI::PositiveNumber);
+  std::string model_key_file;
+  app.add_option("--model_key_file", model_key_file,
+                 "the key of an encrypted model (export --encrypt_key_file); default: the file $MEGDEPLOY_MODEL_KEY_FILE "
+                 "names");
   app.add_flag("--json", json, "one JSON object per image instead of the tutorial's lines");
   app.add_option("--dump_input", dump_input, "write the last image's input tensor (raw float32 NCHW), for debugging");
   if (int status = megdeploy::ParseFlags(app, argc, argv); status >= 0) return status;
@@ -117,7 +122,11 @@ int main(int argc, char** argv) {
     // Lite reads the model (and a recorded fast-run cache) here; a crash in it is one line.
     megdeploy::Guarded(model_path + ": Lite crashed while loading the model or its fast-run cache: the file is "
                                     "damaged or not a MegEngine model",
-                       [&] { classifier.emplace(model_path, threads, choice, max_pixels); });
+                       [&] {
+                         const std::string key =
+                             megdeploy::ModelKeyFrom(model_key_file.empty() ? "" : megdeploy::UserPath(model_key_file));
+                         classifier.emplace(model_path, threads, choice, max_pixels, key);
+                       });
   } catch (const std::exception& e) {  // ContractError, ModelError, each one line
     return megdeploy::Fail("inference", e.what());
   }

@@ -2,7 +2,8 @@
 with neither the plain graph nor the contract in it; with the key, //py:inference answers exactly
 as the plain model, and Lite itself decrypts it with the key registered for its built-in
 AES_default; a wrong key, no key, a flipped byte, a truncation, a key for a plain model: one line,
-exit 1, before Lite sees a byte. //cc:inference does not decrypt yet: one line."""
+exit 1, before Lite sees a byte; //cc:inference (the C++ twin, libcrypto) says the same lines and
+answers the same records."""
 import ctypes
 import json
 import os
@@ -55,12 +56,16 @@ def test_the_file_holds_neither_the_graph_nor_the_contract(encrypted):
 
 def test_with_the_key_it_answers_as_the_plain_model(encrypted, keys):
     plain = testing.run("py_inference", "-m", DIGITS, "--json")
-    for how in (["--model_key_file", keys[0]], []):
-        env = dict(os.environ, **({model_encryption.KEY_FILE_ENV: keys[0]} if not how else {}))
-        result = testing.run("py_inference", "-m", encrypted, "--json", *how, env=env)
-        assert result.returncode == 0, result.stderr
-        assert [dict(json.loads(line), model="") for line in result.stdout.splitlines()] == \
-            [dict(json.loads(line), model="") for line in plain.stdout.splitlines()]
+    for program in testing.INFERENCE:
+        for how in (["--model_key_file", keys[0]], []):
+            env = dict(os.environ, **({model_encryption.KEY_FILE_ENV: keys[0]} if not how else {}))
+            result = testing.run(program, "-m", encrypted, "--json", *how, env=env)
+            assert result.returncode == 0, (program, result.stderr)
+            assert [dict(json.loads(line), model="") for line in result.stdout.splitlines()] == \
+                [dict(json.loads(line), model="") for line in plain.stdout.splitlines()], program
+    for program in testing.BENCHMARK:
+        result = testing.run(program, "-m", encrypted, "--iters", "2", "--json", "--model_key_file", keys[0])
+        assert result.returncode == 0, (program, result.stderr)
     key = model_encryption.read_key(keys[0])
     assert (Classifier(encrypted, model_key=key).probabilities(testing.CAT).tobytes()
             == Classifier(DIGITS).probabilities(testing.CAT).tobytes())
@@ -107,17 +112,22 @@ def test_every_wrong_way_is_one_line(encrypted, keys, tmp_path):
     ]
     for name, content, flags, words in cases:
         path = write(str(tmp_path / "case.mge"), content)
-        result = testing.run("py_inference", "-m", path, *flags)
-        testing.assert_one_line_error(result, 1, "case.mge: " + (words if "encrypted (" not in words else "not a packed model we can read: " + words))
+        results = [testing.run(program, "-m", path, *flags) for program in testing.INFERENCE]
+        testing.assert_one_line_error(results[0], 1, "case.mge: " + (words if "encrypted (" not in words else "not a packed model we can read: " + words))
+        assert testing.stderr_lines(results[0]) == testing.stderr_lines(results[1]), [r.stderr for r in results]
+        assert results[1].returncode == 1, name
         with pytest.raises(model_files.ModelError, match=re.escape(words)):
             Classifier(path, model_key=model_encryption.read_key(flags[1]) if flags else None)
-    testing.assert_one_line_error(testing.run("py_inference", "-m", DIGITS, "--model_key_file", keys[0]), 1,
-                                  "a model key was given, but the model is not encrypted")
     packed = write(str(tmp_path / "plain_packed.mge"), packed_model.pack(open(DIGITS, "rb").read(), contract.read(DIGITS)))
-    testing.assert_one_line_error(testing.run("py_inference", "-m", packed, "--model_key_file", keys[0]), 1,
-                                  "a model key was given, but the model is not encrypted")
-    # The C++ program does not decrypt yet, and says so in one line.
-    testing.assert_one_line_error(testing.run("cc_inference", "-m", encrypted), 1, "its model is encrypted (AES_default)")
+    bad_key = write(str(tmp_path / "bad.key"), b"short")
+    for program in testing.INFERENCE:
+        for model in (DIGITS, packed):
+            testing.assert_one_line_error(testing.run(program, "-m", model, "--model_key_file", keys[0]), 1,
+                                          "a model key was given, but the model is not encrypted")
+        testing.assert_one_line_error(testing.run(program, "-m", encrypted, "--model_key_file", keys[1]), 1,
+                                      "wrong key")  # a hex key file works, and is another key
+        testing.assert_one_line_error(testing.run(program, "-m", encrypted, "--model_key_file", bad_key), 1,
+                                      "bad.key: a model key is 32 bytes, or 64 hex digits; this file has 5 bytes")
 
 
 if __name__ == "__main__":
