@@ -294,10 +294,6 @@ class Models:
                 return list(self._serving.get(name) or [])
             return [v for serving in self._serving.values() for v in serving]
 
-    def depth(self, name):
-        """Requests queued for `name`, over its serving versions."""
-        return sum(v.pool.depth() for v in self.serving(name) if v.pool is not None)
-
     # -- the repository extension ----------------------------------------------------------------
 
     def index(self, ready_only=False):
