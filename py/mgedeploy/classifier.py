@@ -132,10 +132,11 @@ class Classifier:
         return records
 
 
-def check_model(model_path: Union[str, "os.PathLike[str]"]) -> Dict[str, Any]:
-    """What the Classifier checks before Lite reads anything (the file, its contract, the digest),
-    without loading Lite: raises ModelError or ContractError, one line naming the file."""
-    return read_model(os.fspath(model_path))[1]
+def check_model(model_path: Union[str, "os.PathLike[str]"], model_key: Optional[bytes] = None) -> Dict[str, Any]:
+    """What the Classifier checks before Lite reads anything (the file, its contract, the digest;
+    an encrypted model's tag under model_key), without loading Lite: raises ModelError or
+    ContractError, one line naming the file."""
+    return read_model(os.fspath(model_path), model_key)[1]
 
 
 def read_model(model_path: str,

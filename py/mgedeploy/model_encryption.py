@@ -59,11 +59,21 @@ def read_key(path):
                        "head -c 32 /dev/urandom > FILE)" % (path, KEY_BYTES, 2 * KEY_BYTES, len(data)))
 
 
-def key_from(flag_value, environ=None):
-    """The key the programs use: --model_key_file's file, else $MEGDEPLOY_MODEL_KEY_FILE's, else None."""
-    environ = os.environ if environ is None else environ
-    path = flag_value or environ.get(KEY_FILE_ENV)
-    return read_key(path) if path else None
+def key_for_file(path, key):
+    """`key` if the file at `path` ends in our authentication tag, else None: the servers hold one key
+    for every model they serve and offer it to encrypted ones only (a repository may mix plain and
+    encrypted versions). An unreadable file gets None here and its own error when it is read."""
+    if key is None:
+        return None
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            if f.tell() <= len(MARK) + TAG_BYTES:
+                return None
+            f.seek(-(len(MARK) + TAG_BYTES + 1), os.SEEK_END)  # is_sealed wants a byte before the mark
+            return key if is_sealed(f.read()) else None
+    except OSError:
+        return None
 
 
 def encrypt(key, data):

@@ -98,6 +98,15 @@ def test_hex_keys_and_bad_key_files(keys, tmp_path):
     testing.assert_one_line_error(result, 1, "the model key file is not a regular file")
 
 
+def test_the_servers_offer_their_key_to_encrypted_files_only(encrypted, keys, tmp_path):
+    key = model_encryption.read_key(keys[0])
+    assert model_encryption.key_for_file(encrypted, key) == key
+    assert model_encryption.key_for_file(encrypted, None) is None
+    tiny = write(str(tmp_path / "tiny.mge"), model_encryption.MARK)
+    for plain in (DIGITS, tiny, str(tmp_path / "missing.mge"), str(tmp_path)):
+        assert model_encryption.key_for_file(plain, key) is None, plain
+
+
 def test_every_wrong_way_is_one_line(encrypted, keys, tmp_path):
     data = open(encrypted, "rb").read()
     flipped = bytearray(data)

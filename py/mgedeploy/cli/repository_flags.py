@@ -5,7 +5,8 @@ from mgedeploy.cli import paths, usage
 
 MODEL_REPOSITORY = flags.DEFINE_string(
     "model_repository", None, "A directory of models in Triton's layout, DIR/<name>/<version>/model.mge with "
-    "model.mge.json (and .fastrun) beside it; <version> a positive integer. Served beside any --model.")
+    "model.mge.json (and .fastrun) beside it, or one packed model.mge; <version> a positive integer. Served "
+    "beside any --model.")
 VERSION_POLICY = flags.DEFINE_string("version_policy", "latest:1", "Which versions of a repository model serve: "
                                      "latest:N (the N highest that load) or all. Requests without a version go to "
                                      "the highest serving.")

@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 from absl import flags  # noqa: E402
 
 from mgedeploy import classifier, extras, model_encryption, preprocess  # noqa: E402
-from mgedeploy.cli import paths, progress, usage  # noqa: E402
+from mgedeploy.cli import model_key_flag, paths, progress, usage  # noqa: E402
 from mgedeploy.lite import options as lite_options  # noqa: E402
 from mgedeploy.lite import xbyak_amd_fix  # noqa: E402
 
@@ -35,8 +35,6 @@ ITERS = flags.DEFINE_integer("iters", 50, "Timed iterations.")
 WARMUP = flags.DEFINE_integer("warmup", 5, "Untimed iterations after the first run.")
 THREADS = flags.DEFINE_integer("threads", 1, "CPU threads.")
 INPUT = flags.DEFINE_string("input", "random", "'random' (seeded) or an image, preprocessed per the contract.")
-MODEL_KEY_FILE = flags.DEFINE_string("model_key_file", None, "The key of an encrypted model; default: the file "
-                                     "$MEGDEPLOY_MODEL_KEY_FILE names.")
 JSON = flags.DEFINE_bool("json", False, "Print the numbers as one JSON object.")
 LITE_OPTIONS = flags.DEFINE_enum(
     "lite_options", "best", lite_options.CHOICES,
@@ -155,7 +153,7 @@ def main(argv):
     try:
         # A sidecar or a packed model: the graph's bytes (read once, checked), the contract, and an
         # embedded fast-run cache, which Lite reads from a temporary file while the network loads.
-        key = model_encryption.key_from(paths.user_path(MODEL_KEY_FILE.value) if MODEL_KEY_FILE.value else None)
+        key = model_key_flag.key()
         model, info, embedded_cache = classifier.read_model(model_path, key)
         shape = info["input"]["shape"]
         if INPUT.value == "random":

@@ -26,7 +26,7 @@ from absl import flags  # noqa: E402
 
 from mgedeploy import classifier as classifier_lib  # noqa: E402
 from mgedeploy import image_files, labels, model_encryption, preprocess  # noqa: E402
-from mgedeploy.cli import paths, progress, usage  # noqa: E402
+from mgedeploy.cli import model_key_flag, paths, progress, usage  # noqa: E402
 from mgedeploy.lite import options as lite_options  # noqa: E402
 
 MODEL = flags.DEFINE_string("model", "efficientnet_lite0_deploy.mge", "The exported .mge model.", short_name="m")
@@ -44,9 +44,6 @@ LITE_OPTIONS = flags.DEFINE_enum(
 MAX_PIXELS = flags.DEFINE_integer(
     "max_pixels", preprocess.DEFAULT_MAX_PIXELS,
     "Refuse images whose header promises more pixels than this (checked before decoding).")
-MODEL_KEY_FILE = flags.DEFINE_string(
-    "model_key_file", None, "The key of an encrypted model (export --encrypt_key_file); default: the file "
-    "$MEGDEPLOY_MODEL_KEY_FILE names. The key is never given as a flag's value.")
 JSON = flags.DEFINE_bool("json", False, "Print one JSON object per image instead of the tutorial's lines.")
 
 NAME = "inference"
@@ -66,7 +63,7 @@ def main(argv):
         if not found:
             empty_folders.append(path)
     try:
-        key = model_encryption.key_from(paths.user_path(MODEL_KEY_FILE.value) if MODEL_KEY_FILE.value else None)
+        key = model_key_flag.key()
         classifier = classifier_lib.Classifier(model_path, threads=THREADS.value, lite_options=LITE_OPTIONS.value,
                                                max_pixels=MAX_PIXELS.value, model_key=key)
     except (classifier_lib.ContractError, classifier_lib.ModelError, model_encryption.KeyFileError) as e:

@@ -20,13 +20,13 @@ program.prepare(__name__, megengine=False)  # megenginelite loads with the model
 
 from absl import flags  # noqa: E402
 
-from mgedeploy import classifier as classifier_lib, preprocess  # noqa: E402
-from mgedeploy.cli import paths, repository_flags, usage  # noqa: E402
+from mgedeploy import classifier as classifier_lib, model_encryption, preprocess  # noqa: E402
+from mgedeploy.cli import model_key_flag, paths, repository_flags, usage  # noqa: E402
 from mgedeploy.lite import options as lite_options  # noqa: E402
 
 NAME = "serve"
 
-MODEL = flags.DEFINE_multi_string("model", None, "An exported .mge model (its contract beside it); repeat for "
+MODEL = flags.DEFINE_multi_string("model", None, "An exported .mge model (its contract beside it, or packed); repeat for "
                                   "several. Default: efficientnet_lite0_deploy.mge.", short_name="m")
 HOST = flags.DEFINE_string("host", "127.0.0.1", "Address to listen on: loopback by default. Any other (0.0.0.0: "
                            "every network this machine is on) needs --api_key_file or --allow_unauthenticated.")
@@ -136,7 +136,7 @@ def main(argv):
         max_body_bytes=MAX_BODY_BYTES.value, body_timeout_s=BODY_TIMEOUT_S.value, max_pixels=MAX_PIXELS.value,
         max_batch_inputs=MAX_BATCH_INPUTS.value, lite_options=LITE_OPTIONS.value, backend=BACKEND.value,
         api_keys=api_keys, grpc_port=GRPC_PORT.value, grpc_host=HOST.value, grpc_tls=grpc_tls(tls),
-        **repository_settings)
+        model_key_file=model_key_flag.key_file(), **repository_settings)
     if BACKEND.value == "eager":  # megengine's native chatter already goes through the filter
         import megengine.logger
 
@@ -155,7 +155,8 @@ def main(argv):
                                 % (HOST.value, GRPC_PORT.value, e.strerror or e))
     try:
         app = app_lib.make_app(models, settings)
-    except (classifier_lib.ContractError, classifier_lib.ModelError, WeightsError, repository.RepositoryError) as e:
+    except (classifier_lib.ContractError, classifier_lib.ModelError, WeightsError, repository.RepositoryError,
+            model_encryption.KeyFileError) as e:
         return program.fail(NAME, e)
 
     limits = protocol.Limits(max_header_bytes=MAX_HEADER_BYTES.value, max_headers=MAX_HEADERS.value,

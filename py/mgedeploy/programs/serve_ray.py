@@ -24,11 +24,12 @@ program.prepare(__name__, megengine=False)
 from absl import flags  # noqa: E402
 
 from mgedeploy import classifier as classifier_lib  # noqa: E402
-from mgedeploy.cli import paths, repository_flags, usage  # noqa: E402
+from mgedeploy import model_encryption  # noqa: E402
+from mgedeploy.cli import model_key_flag, paths, repository_flags, usage  # noqa: E402
 
 NAME = "serve_ray"
 
-MODEL = flags.DEFINE_multi_string("model", None, "An exported .mge model (its contract beside it); repeat for "
+MODEL = flags.DEFINE_multi_string("model", None, "An exported .mge model (its contract beside it, or packed); repeat for "
                                   "several. Default: efficientnet_lite0_deploy.mge.", short_name="m")
 REPLICAS = flags.DEFINE_integer("replicas", 2, "Replicas (processes) of the server app (the minimum with "
                                 "--max_replicas).")
@@ -68,19 +69,24 @@ def main(argv):
         models[app_lib.model_name(path)] = os.path.abspath(path)
     if repository_settings["model_repository"]:  # each replica resolves it: make it absolute
         repository_settings["model_repository"] = os.path.abspath(repository_settings["model_repository"])
+    key_file = model_key_flag.key_file()
     settings = app_lib.Settings(workers=WORKERS.value, max_queue=MAX_QUEUE.value, timeout_ms=TIMEOUT_MS.value,
-                                repository_control=False, **repository_settings)
+                                repository_control=False, model_key_file=key_file and os.path.abspath(key_file),
+                                **repository_settings)
     # Each model is checked here, once, so that a bad path is one line now rather than a replica
     # failing to start over and over: the same scan a replica makes, reading each model and its
     # contract without loading it in Lite.
     try:
-        checked = repository.Models(lambda name, version, path: Checked(classifier_lib.check_model(path)),
+        key = model_key_flag.key()
+        checked = repository.Models(lambda name, version, path: Checked(
+                                        classifier_lib.check_model(path, model_encryption.key_for_file(path, key))),
                                     files=models, repository=settings.model_repository,
                                     policy=repository.parse_policy(settings.version_policy))
         checked.start(settings.repository_poll_s)
         names = sorted({v.name for v in checked.serving()})
         checked.close()
-    except (classifier_lib.ContractError, classifier_lib.ModelError, repository.RepositoryError) as e:
+    except (classifier_lib.ContractError, classifier_lib.ModelError, repository.RepositoryError,
+            model_encryption.KeyFileError) as e:
         return program.fail(NAME, e)
 
     if not ADDRESS.value:

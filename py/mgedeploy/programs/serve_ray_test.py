@@ -2,7 +2,8 @@
 both replicas, every answer equals the in-process Classifier's, and SIGTERM stops Ray and exits 0.
 With --max_replicas, Ray Serve's autoscaling adds a replica under sustained load. Nothing is written
 to the home directory (Ray 2.60 would write ~/.ray/auth_token). --address of a cluster with token
-authentication: no token or a wrong one is one line saying what to set; the right one serves."""
+authentication: no token or a wrong one is one line saying what to set; the right one serves.
+A repository's encrypted version loads in every replica with --model_key_file."""
 import concurrent.futures
 import os
 import shutil
@@ -15,7 +16,7 @@ import time
 
 import httpx
 
-from mgedeploy import Classifier, records
+from mgedeploy import Classifier, contract, model_encryption, packed_model, records
 from tests import servers, testing
 
 SERVE_RAY = servers.SERVE_RAY
@@ -32,6 +33,20 @@ def test_usage_errors_are_one_line():
     testing.assert_one_line_error(testing.run(SERVE_RAY, "--replicas", "2", "--max_replicas", "1"), 2,
                                   "--max_replicas must be 0 or at least --replicas")
     testing.assert_one_line_error(testing.run(SERVE_RAY, "--replicas", "0"), 2, "--replicas must be a positive")
+
+
+def test_an_encrypted_model_without_its_key_is_one_line_before_ray_starts(tmp_path):
+    key_file = str(tmp_path / "model.key")
+    with open(key_file, "wb") as f:
+        f.write(os.urandom(32))
+    encrypted_copy(os.path.join(testing.TESTDATA, "repository", "digits", "1", "model.mge"), str(tmp_path / "m"),
+                   key_file)
+    model = str(tmp_path / "m" / "model.mge")
+    testing.assert_one_line_error(testing.run(SERVE_RAY, "--model", model), 1, model + ": the model is encrypted")
+    with open(key_file, "wb") as f:
+        f.write(b"short")
+    testing.assert_one_line_error(testing.run(SERVE_RAY, "--model", model, "--model_key_file", key_file), 1,
+                                  key_file + ": a model key is 32 bytes")
 
 
 def test_two_replicas_answer_and_agree():
@@ -71,11 +86,25 @@ def test_autoscaling_adds_a_replica_under_load():
     assert status == 0, server.stderr
 
 
+def encrypted_copy(source, target_dir, key_file):
+    """source (a sidecar model) as target_dir/model.mge, packed and encrypted under key_file's key."""
+    os.makedirs(target_dir)
+    with open(os.path.join(target_dir, "model.mge"), "wb") as f:
+        f.write(packed_model.pack(open(source, "rb").read(), contract.read(source),
+                                  key=model_encryption.read_key(key_file)))
+
+
 def test_each_replica_serves_the_repository_and_picks_up_a_new_version(tmp_path):
+    """Version 3 arrives encrypted: the key file's path reaches each replica, which reads it there."""
     root = str(tmp_path / "models")
     shutil.copytree(os.path.join(testing.TESTDATA, "repository"), root, copy_function=shutil.copyfile)
+    key_file = str(tmp_path / "model.key")
+    with open(key_file, "wb") as f:
+        f.write(os.urandom(32))
+    encrypted_copy(os.path.join(testing.TESTDATA, "repository_extra", "digits", "3", "model.mge"),
+                   str(tmp_path / "3"), key_file)
     server = servers.Server(SERVE_RAY, "--model_repository", root, "--repository_poll_s", "0.5", "--replicas", "2",
-                            "--cpus_per_replica", "0.5", "--port", str(free_port()))
+                            "--cpus_per_replica", "0.5", "--port", str(free_port()), "--model_key_file", key_file)
     try:
         url = server.url + "/v2/models/digits/classify"
         raw = open(testing.CAT, "rb").read()
@@ -90,8 +119,7 @@ def test_each_replica_serves_the_repository_and_picks_up_a_new_version(tmp_path)
             return seen
 
         assert list(versions_by_replica().values()) == [{"2"}, {"2"}]  # two replicas, each on version 2
-        shutil.copytree(os.path.join(testing.TESTDATA, "repository_extra", "digits", "3"),
-                        os.path.join(root, "digits", "3"), copy_function=shutil.copyfile)
+        shutil.copytree(str(tmp_path / "3"), os.path.join(root, "digits", "3"), copy_function=shutil.copyfile)
         stop = time.monotonic() + 60
         while time.monotonic() < stop:
             seen = versions_by_replica()

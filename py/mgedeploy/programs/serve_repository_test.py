@@ -1,6 +1,7 @@
 """//py:serve on a model repository (testdata's: digits and colour, versions 1 and 2 each), on
 loopback: the index; each version answers exactly what //py:inference --json says of its file;
-unload and load; 404s with a V2 error body; a repository's problems in the index; and a reload
+unload and load; 404s with a V2 error body; a repository's problems in the index; encrypted
+versions beside plain ones under one --model_key_file; and a reload
 under open-loop load — a new version copied in slowly, in pieces, then a broken one — with no
 answer but 200 and every answer from exactly one version."""
 import base64
@@ -18,7 +19,7 @@ import pytest
 import tritonclient.grpc as grpcclient
 from tritonclient.utils import InferenceServerException
 
-from mgedeploy import contract, packed_model
+from mgedeploy import contract, model_encryption, packed_model
 from tests import servers, testing
 
 REPOSITORY = os.path.join(testing.TESTDATA, "repository")
@@ -139,6 +140,51 @@ def test_a_repository_s_problems_are_in_the_index_and_the_rest_serves(repository
             (["--model_repository", repository, "--version_policy", "newest"], 2, "--version_policy: expected"),
             (["--repository_poll_s", "1"], 2, "--repository_poll_s needs --model_repository")):
         testing.assert_one_line_error(testing.run(servers.SERVE, *flags), status, words)
+
+
+def test_encrypted_versions_serve_with_the_server_s_key(repository, tmp_path):
+    """One --model_key_file for a repository that mixes plain and encrypted versions: the key goes to
+    the encrypted ones only; without it (or with another key) an encrypted version is UNAVAILABLE
+    with its one-line reason and the version below it serves."""
+    key_file, other_key = str(tmp_path / "model.key"), str(tmp_path / "other.key")
+    for path in (key_file, other_key):
+        with open(path, "wb") as f:
+            f.write(os.urandom(32))
+    plain = model_file(repository, "digits", 2)
+    expected = expected_top(plain)
+    sealed = packed_model.pack(open(plain, "rb").read(), contract.read(plain), key=model_encryption.read_key(key_file))
+    for stale in (plain, plain + ".json"):
+        os.remove(stale)
+    with open(plain, "wb") as f:  # digits version 2, encrypted; version 1 and colour stay plain
+        f.write(sealed)
+    for key_flags, reason in (([], "the model is encrypted: give its key with --model_key_file"),
+                              (["--model_key_file", other_key], "wrong key, or the file was modified"),
+                              (["--model_key_file", key_file], "")):
+        server = servers.Server(servers.SERVE, "--model_repository", repository, "--workers", "1", "--drain_s", "0",
+                                *key_flags)
+        try:
+            with httpx.Client(base_url=server.url, timeout=30) as client:
+                rows = index(client)
+                assert rows[("colour", "2")] == ("READY", ""), key_flags
+                state, why = rows[("digits", "2")]
+                answer = client.post("/v2/models/digits/classify", content=CAT).json()
+                if not reason:
+                    assert (state, why) == ("READY", "")
+                    assert answer == {"model": "digits", "version": "2", "image": "upload", "top": expected}
+                else:
+                    assert state == "UNAVAILABLE" and why.startswith(plain + ": ") and reason in why, why
+                    assert answer["version"] == "1"  # latest:1 walks down to the version that loads
+        finally:
+            assert server.stop() == 0, server.stderr
+        assert open(key_file, "rb").read().hex() not in server.stderr
+    short_key = str(tmp_path / "short.key")
+    with open(short_key, "wb") as f:
+        f.write(b"12345")
+    for flags, words in ((["--model", plain], "the model is encrypted: give its key with --model_key_file"),
+                         (["--model", plain, "--model_key_file", short_key], "a model key is 32 bytes, or 64 hex"),
+                         (["--model", plain, "--model_key_file", str(tmp_path / "none")],
+                          "cannot read the model key file")):
+        testing.assert_one_line_error(testing.run(servers.SERVE, "--port", "0", *flags), 1, words)
 
 
 def grpc_versions(server, expected):

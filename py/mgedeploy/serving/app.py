@@ -24,7 +24,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import mgedeploy
-from mgedeploy import preprocess, records
+from mgedeploy import model_encryption, preprocess, records
 from mgedeploy.serving import auth
 from mgedeploy.serving import repository, v2, v2_binary, workers as workers_lib
 from mgedeploy.serving.metrics import Metrics
@@ -61,6 +61,9 @@ class Settings:
     model_repository: Optional[str] = None  # a directory in Triton's layout (repository.py)
     version_policy: str = "latest:1"
     repository_poll_s: float = 0.0  # rescan the repository this often; 0: only on POST .../load
+    # The key file of encrypted models (model_encryption.py), read when the app is made (each Ray
+    # replica reads it on its own machine: the key never travels in the deployment's arguments).
+    model_key_file: Optional[str] = None
     # POST /v2/repository/models/<n>/load|unload act on this process's models: off behind Ray Serve,
     # where a request reaches one replica of several (each polls the repository instead).
     repository_control: bool = True
@@ -116,15 +119,17 @@ def openapi_with_raw_routes(app):
 def make_app(models, settings):
     """models: {name: .mge path}, beside settings.model_repository's. Loads and warms up what
     serves now: a --model's ContractError or ModelError, or a repository's RepositoryError, is
-    raised here, before the server listens."""
+    raised here, before the server listens; so is the KeyFileError of a bad settings.model_key_file."""
     metrics = Metrics()
+    key = model_encryption.read_key(settings.model_key_file) if settings.model_key_file else None
 
     def make_pool(name, version, path):
         return workers_lib.ModelWorkers(
             path, workers=settings.workers, threads=settings.threads, max_batch=settings.max_batch,
             max_batch_delay_s=settings.max_batch_delay_ms / 1000, max_queue=settings.max_queue,
             lite_options=settings.lite_options, max_pixels=settings.max_pixels,
-            observe=metrics.observer(name, version), backend=settings.backend)
+            observe=metrics.observer(name, version), backend=settings.backend,
+            model_key=model_encryption.key_for_file(path, key))
 
     served = repository.Models(make_pool, files=models, repository=settings.model_repository,
                                policy=repository.parse_policy(settings.version_policy), on_change=metrics.model_changed)

@@ -28,12 +28,13 @@ def prepare(backend, model_path):
 
 
 def make(backend, model_path, threads=1, lite_options="best", max_pixels=preprocess.DEFAULT_MAX_PIXELS,
-         share_with=None):
+         share_with=None, model_key=None):
     """A new backend instance (one per worker thread). share_with: another Lite instance of the same
-    model whose weights to share (Lite only; ignored by the others)."""
+    model whose weights to share (Lite only; ignored by the others). model_key: an encrypted model's
+    key (Lite only: the peers read sidecar models)."""
     if backend == "lite":
         return classifier_lib.Classifier(model_path, threads=threads, lite_options=lite_options,
-                                         max_pixels=max_pixels, share_weights_with=share_with)
+                                         max_pixels=max_pixels, share_weights_with=share_with, model_key=model_key)
     if backend == "onnxruntime":
         prepare(backend, model_path)
         return OnnxRuntimeBackend(model_path, threads)

@@ -81,11 +81,14 @@ class Job:
 
 class ModelWorkers:
     """`workers` threads for one model. `observe(kind, value)` receives the metrics (see
-    metrics.py): "queue"/"preprocess"/"inference" seconds, "batch" sizes, "restart", "expired"."""
+    metrics.py): "queue"/"preprocess"/"inference" seconds, "batch" sizes, "restart", "expired".
+    model_key: the key of an encrypted model (held for the network a failing worker rebuilds)."""
 
     def __init__(self, model_path, workers=2, threads=1, max_batch=1, max_batch_delay_s=0.0, max_queue=64,
-                 lite_options="best", max_pixels=preprocess.DEFAULT_MAX_PIXELS, observe=None, backend="lite"):
+                 lite_options="best", max_pixels=preprocess.DEFAULT_MAX_PIXELS, observe=None, backend="lite",
+                 model_key=None):
         self.model_path = model_path
+        self.model_key = model_key
         self.backend = backend
         self.threads = threads
         self.max_batch = max_batch
@@ -201,7 +204,7 @@ class ModelWorkers:
 
     def _new_classifier(self, share_with=None):
         return backends.make(self.backend, self.model_path, threads=self.threads, lite_options=self.lite_options,
-                             max_pixels=self.max_pixels, share_with=share_with)
+                             max_pixels=self.max_pixels, share_with=share_with, model_key=self.model_key)
 
     def _take(self, wakeup):
         """Blocks for the next jobs (up to max_batch inputs); [] when closed and drained. `wakeup`
