@@ -16,12 +16,14 @@ import shutil
 
 import pytest
 
-from mgedeploy import contract
+from mgedeploy import contract, model_encryption, packed_model
 from mgedeploy.lite import options
 from tests import own_models, testing
 from tests.testing import BAD, CAT, INFERENCE, BENCHMARK, LITE0, TESTDATA
 
 IS_ROOT = os.geteuid() == 0
+DIGITS = os.path.join(TESTDATA, "repository", "digits", "1", "model.mge")  # small: packed rows pack it
+DIGITS_2 = os.path.join(TESTDATA, "repository", "digits", "2", "model.mge")
 
 
 class Files:
@@ -92,6 +94,20 @@ class Files:
         os.mkdir(self.path(name))
         return self.path(name)
 
+    def key(self, name="model.key", data=None):
+        """A model key file (32 random bytes unless `data`), written once per test."""
+        if not os.path.exists(self.path(name)):
+            self.write(name, os.urandom(32) if data is None else data)
+        return self.path(name)
+
+    def packed(self, name, key_file=None, edit=None, graph=None):
+        """The digits model as one packed file (export --pack), encrypted under key_file's key when
+        given (--encrypt_key_file); edit(bytes) damages the result; graph: another graph's bytes
+        packed with the digits contract (parts that do not belong together)."""
+        key = model_encryption.read_key(key_file) if key_file else None
+        data = packed_model.pack(graph or open(DIGITS, "rb").read(), contract.read(DIGITS), key=key)
+        return self.write(name, edit(data) if edit else data)
+
     def unreadable(self, name):
         path = testing.copy_model(LITE0, self.tmp, name)
         os.chmod(path, 0)
@@ -115,6 +131,21 @@ def flipped(data):
     """`data` with its middle byte changed: same size, another digest."""
     middle = len(data) // 2
     return data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1:]
+
+
+def sealed(edit=None, key="model.key", key_data=None):
+    """Inference arguments for the digits model encrypted under model.key, run with the key file
+    `key` (None: no key flag); key_data: that key file's bytes."""
+    def arguments(f):
+        model = f.packed("sealed.mge", f.key(), edit)
+        if key is None:
+            return ["-m", model, "-i", CAT]
+        return ["-m", model, "-i", CAT, "--model_key_file", f.key(key, key_data)]
+    return arguments
+
+
+def with_key(model_fn, key_fn=lambda f: f.key()):
+    return lambda f: ["-m", model_fn(f), "-i", CAT, "--model_key_file", key_fn(f)]
 
 
 def flags(*extra):
@@ -166,6 +197,52 @@ ROWS = [
      infer(lambda f: f.fast_run_case("rdcache.mge", DAMAGED_CACHE, restamp=True)), 1, "fast-run cache"),
     ("fast-run cache missing (still classifies, with a note)", INFERENCE,
      infer(lambda f: f.fast_run_case("nocache.mge")), 0, ""),
+    # ---- packed and encrypted models (export --pack, --encrypt_key_file) ----
+    ("packed model, no sidecar (classifies)", INFERENCE, infer(lambda f: f.packed("packed.mge")), 0, ""),
+    ("packed model cut at 50 %", INFERENCE, infer(lambda f: f.packed("pcut.mge", edit=lambda d: d[:len(d) // 2])), 1,
+     "pcut.mge: not a packed model we can read"),
+    ("packed model: the tag, then random bytes", INFERENCE,
+     infer(lambda f: f.write("ptag.mge", packed_model.TAG + random.Random(2).randbytes(5000))), 1,
+     "ptag.mge: not a packed model we can read"),
+    ("packed model: a graph the contract inside does not describe", INFERENCE,
+     infer(lambda f: f.packed("pother.mge", graph=open(DIGITS_2, "rb").read())), 1,
+     "pother.mge: its parts do not belong together: the graph is"),
+    ("encrypted model with the key (classifies)", INFERENCE, sealed(), 0, ""),
+    ("encrypted model, no key", INFERENCE, sealed(key=None), 1,
+     "sealed.mge: the model is encrypted: give its key with --model_key_file FILE"),
+    ("encrypted model, another key", INFERENCE, sealed(key="other.key"), 1,
+     "sealed.mge: wrong key, or the file was modified"),
+    ("encrypted model, one byte flipped", INFERENCE, sealed(edit=flipped), 1,
+     "sealed.mge: wrong key, or the file was modified"),
+    ("encrypted model, its tag cut off", INFERENCE, sealed(edit=lambda d: d[:-40]), 1,
+     "it is encrypted (AES_default) but has no authentication tag"),
+    ("encrypted model cut at 50 %", INFERENCE, sealed(edit=lambda d: d[:len(d) // 2]), 1,
+     "sealed.mge: not a packed model we can read"),
+    ("a key for a sidecar model", INFERENCE, with_key(lambda f: DIGITS), 1,
+     "a model key was given, but the model is not encrypted"),
+    ("a key for a plain packed model", INFERENCE, with_key(lambda f: f.packed("pkey.mge")), 1,
+     "pkey.mge: a model key was given, but the model is not encrypted"),
+    ("key file of 5 bytes", INFERENCE, sealed(key="short.key", key_data=b"short"), 1,
+     "short.key: a model key is 32 bytes, or 64 hex digits; this file has 5 bytes"),
+    ("key file of 64 letters that are not hex", INFERENCE, sealed(key="nothex.key", key_data=b"z" * 64), 1,
+     "nothex.key: a model key is 32 bytes, or 64 hex digits; this file has 64 bytes"),
+    ("key file over 4 KiB (sparse)", INFERENCE,
+     with_key(lambda f: f.packed("big.mge", f.key()), lambda f: f.sparse("big.key", 1 << 20)), 1,
+     "big.key: the model key file is too big"),
+    ("key file missing", INFERENCE, with_key(lambda f: f.packed("kmiss.mge", f.key()), lambda f: f.path("none.key")), 1,
+     "none.key: cannot read the model key file"),
+    ("key file is a directory", INFERENCE, with_key(lambda f: f.packed("kdir.mge", f.key()), lambda f: f.directory("d.key")),
+     1, "d.key: the model key file is not a regular file"),
+    ("key file is a FIFO (never opened)", INFERENCE,
+     with_key(lambda f: f.packed("kfifo.mge", f.key()), lambda f: f.fifo("fifo.key")), 1,
+     "fifo.key: the model key file is not a regular file"),
+    ("/dev/zero as key file", INFERENCE, with_key(lambda f: f.packed("kzero.mge", f.key()), lambda f: "/dev/zero"), 1,
+     "/dev/zero: the model key file is not a regular file"),
+    ("benchmark: encrypted model, no key", BENCHMARK, lambda f: ["-m", f.packed("bsealed.mge", f.key())], 1,
+     "bsealed.mge: the model is encrypted"),
+    ("benchmark: encrypted model, another key", BENCHMARK,
+     lambda f: ["-m", f.packed("bsealed.mge", f.key()), "--model_key_file", f.key("other.key")], 1,
+     "bsealed.mge: wrong key, or the file was modified"),
     # ---- the image ----
     ("missing image", INFERENCE, image(lambda f: f.path("missing.jpg")), 1, "cannot read image"),
     ("empty image", INFERENCE, image(lambda f: f.write("empty.jpg", b"")), 1, "the file is empty"),
@@ -296,8 +373,25 @@ def own(t, function="build", shape=None, labels=None, spec=None, source=None, ex
 
 DIGIT_SPEC = own_models.MODELS["digits"][1]
 
+def write_file(directory, name, data):
+    with open(os.path.join(directory, name), "wb") as f:
+        f.write(data)
+    return os.path.join(directory, name)
+
+
+def fifo(directory, name):
+    os.mkfifo(os.path.join(directory, name))
+    return os.path.join(directory, name)
+
+
 EXPORT_ROWS = [
     ("unknown model", lambda t: ["--model", "resnet50"], 2, "resnet50"),
+    ("--encrypt_key_file missing", lambda t: ["--encrypt_key_file", os.path.join(t, "none.key")], 1,
+     "none.key: cannot read the model key file"),
+    ("--encrypt_key_file of 5 bytes", lambda t: ["--encrypt_key_file", write_file(t, "short.key", b"short")], 1,
+     "short.key: a model key is 32 bytes, or 64 hex digits"),
+    ("--encrypt_key_file a FIFO", lambda t: ["--encrypt_key_file", fifo(t, "fifo.key")], 1,
+     "fifo.key: the model key file is not a regular file"),
     ("--lite_settings bogus", lambda t: ["--lite_settings", "bogus"], 2, "--lite_settings"),
     ("no packaged weights", lambda t: ["--model", "snetv2_x100"], 2, "no packaged weights"),
     ("two weight sources", lambda t: ["--model", "snetv2_x100", "--random_init", "--pretrained"], 2,
