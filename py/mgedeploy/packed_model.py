@@ -43,7 +43,7 @@ def pack(graph, contract, fast_run_cache=None, lite_version="1.13.0", key=None):
     with (model_encryption.py; the cache stays plain: Lite never decrypts it), and seal the file."""
     import flatbuffers
 
-    name = contract["model"]
+    name = _model_name(contract)
     info = info_json(contract, lite_version)
     method = NO_ENCRYPTION
     if key is not None:
@@ -88,8 +88,15 @@ def pack(graph, contract, fast_run_cache=None, lite_version="1.13.0", key=None):
 
 def info_json(contract, lite_version):
     """The info section Lite's LITE_default parser accepts, with the contract as its extra_info."""
-    return json.dumps({"valid": True, "name": contract["model"], "version": lite_version,
+    return json.dumps({"valid": True, "name": _model_name(contract), "version": lite_version,
                        "extra_info": contract}, separators=(",", ":")).encode()
+
+
+def _model_name(contract):
+    """The header's name: the contract's model (packing does not validate: readers do, and the
+    conformance table packs invalid contracts too)."""
+    name = contract.get("model")
+    return name if isinstance(name, str) else ""
 
 
 def contract_from_info(info):
