@@ -3,7 +3,7 @@
 The output is one directory (a tree artifact):
     bin/       the programs, their RUNPATH rewritten to $ORIGIN/../lib (patchelf)
     lib/       the Lite runtime libraries (liblite_shared_whl.so's own RPATH rewritten to $ORIGIN)
-    models/    optional: a model and its contract
+    models/    optional: a model (one packed file, or a model and its contract)
     samples/   optional: images to try it on
     BUNDLE.txt what the target machine needs (glibc, system libraries), sizes, a first command
 The 1.5 GB libmegengine_shared.so is hard-linked from the venv when it can be (same file system),

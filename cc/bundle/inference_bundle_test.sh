@@ -2,6 +2,8 @@
 # The bundle works where Bazel is not: copied to a temporary directory, run with an empty
 # environment (env -i) from another working directory, it prints exactly what //cc:inference and
 # //cc:softmax_check print, loads Lite from its own lib/, and no RPATH/RUNPATH points outside it.
+# Its model is one packed file: the records equal //cc:inference's on the sidecar export of the same
+# model (all but the "model" path). An encrypted model runs in the bundle with its key file.
 # Usage: inference_bundle_test.sh BUNDLE_DIR INFERENCE SOFTMAX_CHECK
 set -euo pipefail
 
@@ -33,13 +35,27 @@ for so in liblite_shared_whl.so libmegengine_shared.so; do
     fail "$so not loaded from the bundle: $(grep "$so" <<<"$loaded")"
 done
 
-# 3. Same answers as the programs Bazel built, byte for byte, run with an empty environment.
+# 3. Same answers as the programs Bazel built, byte for byte, run with an empty environment: the
+# bundle's packed model answers what the sidecar export (.mge + .json) answers.
 model="$copy/models/efficientnet_lite0.mge"
+[[ $(ls "$copy/models") == efficientnet_lite0.mge ]] || fail "models/ holds more than the one packed file: $(ls "$copy/models")"
+without_model() { sed -E 's/^\{"model": "[^"]*", /{/'; }
 images=(-i "$copy/samples/cat.jpg" -i "$coffee")
-expected=$("$inference" "$model" "${images[@]}" --json)
-actual=$(cd "$work/cwd" && env -i "$copy/bin/inference" "$model" "${images[@]}" --json)
+expected=$("$inference" testdata/efficientnet_lite0.mge "${images[@]}" --json | without_model)
+actual=$(cd "$work/cwd" && env -i "$copy/bin/inference" "$model" "${images[@]}" --json | without_model)
 [[ $actual == "$expected" ]] || fail "bundle inference differs:"$'\n'"$actual"$'\n'"expected:"$'\n'"$expected"
 grep -q '"probability"' <<<"$actual" || fail "no classification in: $actual"
+
+# An encrypted model in the bundle's programs: with its key (libcrypto from the system), the plain
+# model's records; without it, one line and exit 1.
+encrypted=$(realpath testdata/encrypted/digits.mge) key=$(realpath testdata/keys/test_model.key)
+expected=$("$inference" testdata/repository/digits/1/model.mge "${images[@]}" --json | without_model)
+actual=$(cd "$work/cwd" && env -i MEGDEPLOY_MODEL_KEY_FILE="$key" "$copy/bin/inference" "$encrypted" "${images[@]}" --json | without_model)
+[[ $actual == "$expected" ]] || fail "bundle inference of the encrypted model differs:"$'\n'"$actual"$'\n'"expected:"$'\n'"$expected"
+status=0
+refused=$(cd "$work/cwd" && env -i "$copy/bin/inference" "$encrypted" "${images[@]}" 2>&1 >/dev/null) || status=$?
+[[ $status == 1 && $(wc -l <<<"$refused") == 1 && $refused == *"the model is encrypted: give its key"* ]] ||
+  fail "without its key, the encrypted model gave exit $status: $refused"
 
 expected=$("$softmax_check" "$model")
 actual=$(cd "$work/cwd" && env -i "$copy/bin/softmax_check" "$model")

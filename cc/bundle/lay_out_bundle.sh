@@ -85,5 +85,6 @@ Size:        $size_mb MB unpacked
 Needs:       glibc >= $glibc, libstdc++ with GLIBCXX_$glibcxx or newer
 System libs: $system_libs
 OpenCV:      ${opencv:-none} (Debian 12: apt install libopencv-imgcodecs406)
+OpenSSL:     libcrypto.so.3, which checks and decrypts encrypted models (Debian 12: apt install libssl3)
 $model_line
 TXT
