@@ -166,6 +166,18 @@ int LITE_get_static_memory_alloc_info(LiteNetwork network, const char* log_dir);
 int LITE_extra_configure(LiteNetwork network, LiteExtraConfig extra_config);
 int LITE_get_model_io_info_by_path(const char* model_path, const LiteConfig config, LiteNetworkIO* ios);
 
+// Packed models' info and decryption (MegEngine's lite-c/include/lite-c/{network_c,global_c}.h; the
+// wheel exports both, its ctypes binding wraps only the second). Our programs call neither: they read
+// packed files themselves (cc/packed_model.h); cc/packed_model_test.cc holds Lite's reading to ours.
+// The extra_info of a loaded packed model's info section, as JSON (Lite re-serialises it), *info_size bytes.
+int LITE_get_model_extra_info(const LiteNetwork network, const char** info, int* info_size);
+typedef size_t (*LiteDecryptionFunc)(const void* input_data, size_t input_size, const uint8_t* key_data,
+                                     size_t key_size, const void* output_data);
+// A process-wide table: func NULL keeps the method (e.g. the built-in "AES_default"), a key of size 0
+// keeps the key.
+int LITE_update_decryption_or_key(const char* decrypt_name, const LiteDecryptionFunc func, const uint8_t* key_data,
+                                  size_t key_size);
+
 // Tensor.
 int LITE_make_tensor(const LiteTensorDesc tensor_describe, LiteTensor* tensor);
 int LITE_destroy_tensor(LiteTensor tensor);
