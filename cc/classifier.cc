@@ -35,7 +35,7 @@ Classifier::Classifier(const std::string& model_path, int threads, const std::st
 ModelAndContract ReadModel(const std::string& model_path, const std::string& model_key) {
   ModelFile model = ReadModelFile(model_path);
   if (IsPacked(*model.bytes)) return ReadPacked(model, model_key);
-  if (!model_key.empty()) throw ModelError(model_path + ": a model key was given, but the model is not encrypted");
+  if (!model_key.empty()) throw KeyForPlainModel(model_path);
   Contract contract = ReadContract(model);
   return {std::move(model), std::move(contract), ""};
 }

@@ -66,6 +66,10 @@ void CheckModelFile(const std::string& path) {
   }
 }
 
+ModelError KeyForPlainModel(const std::string& path) {
+  return ModelError(path + ": a model key was given, but the model is not encrypted");
+}
+
 ModelFile ReadModelFile(const std::string& path) {
   CheckModelFile(path);
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -17,6 +17,10 @@ class ModelError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The error for a model key given with a model that is not encrypted (a sidecar model or a plain
+// packed one): the one place of its words.
+ModelError KeyForPlainModel(const std::string& path);
+
 // Lite reads the whole model into memory: refuse what cannot be a sane model before it does.
 constexpr long long kMaxModelBytes = 1LL << 30;
 

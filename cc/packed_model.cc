@@ -180,7 +180,7 @@ ModelAndContract ReadPacked(const ModelFile& model, const std::string& key) {
                              ") but has no authentication tag (truncated, or not made by export)");
     }
     if (!sealed && !key.empty()) {
-      throw ModelError(model.path + ": a model key was given, but the model is not encrypted");
+      throw KeyForPlainModel(model.path);
     }
     if (sealed && methods != std::set<std::string>{kEncryptionMethod}) {
       std::string names;

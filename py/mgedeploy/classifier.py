@@ -149,7 +149,7 @@ def read_model(model_path: str,
     if packed_model.is_packed(model.data):
         return packed_model.read(model, model_key)
     if model_key is not None:
-        raise ModelError("%s: a model key was given, but the model is not encrypted" % model_path)
+        raise model_files.key_for_plain_model(model_path)
     return model, contract.read(model.path, model), None
 
 

@@ -18,6 +18,12 @@ class ModelError(RuntimeError):
     """The model could not be read, loaded or run; the message names the file."""
 
 
+def key_for_plain_model(path):
+    """The error for a model key given with a model that is not encrypted (a sidecar model or a
+    plain packed one): the one place of its words."""
+    return ModelError("%s: a model key was given, but the model is not encrypted" % path)
+
+
 def check_model_file(path):
     """Fails early, with a clear reason, on what Lite would report confusingly or wait on forever
     (a FIFO, /dev/zero). The same checks and words as CheckModelFile in cc/model_files.cc."""

@@ -232,7 +232,7 @@ def read(model, key=None):
             raise PackedModelError("it is encrypted (%s) but has no authentication tag (truncated, or not made by "
                                    "export)" % unpacked.header["model_decryption_method"])
         if not sealed and key is not None:
-            raise model_files.ModelError("%s: a model key was given, but the model is not encrypted" % model.path)
+            raise model_files.key_for_plain_model(model.path)
         if sealed and methods != {model_encryption.METHOD}:
             raise PackedModelError("it is encrypted with %s, not %s" % (", ".join(sorted(methods)),
                                                                        model_encryption.METHOD))
