@@ -49,6 +49,9 @@ NCHW44 = flags.DEFINE_bool("nchw44", False, "Lite: NCHW44 layout.")
 NCHW88 = flags.DEFINE_bool("nchw88", False, "Lite: NCHW88 layout.")
 PROFILE = flags.DEFINE_string("profile", None, "Lite: write the per-op profile (JSON) here.")
 
+# The shared flags are this program's too: listed by --help, not only --helpfull.
+flags.adopt_module_key_flags(model_key_flag)
+
 NAME = "benchmark"
 LITE_ONLY = (WEIGHT_PREPROCESS, FAST_RUN, FAST_RUN_CACHE, LAYOUT_TRANSFORM, NCHW44, NCHW88, PROFILE, RECORD_LEVEL)
 

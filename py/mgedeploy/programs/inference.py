@@ -46,6 +46,9 @@ MAX_PIXELS = flags.DEFINE_integer(
     "Refuse images whose header promises more pixels than this (checked before decoding).")
 JSON = flags.DEFINE_bool("json", False, "Print one JSON object per image instead of the tutorial's lines.")
 
+# The shared flags are this program's too: listed by --help, not only --helpfull.
+flags.adopt_module_key_flags(model_key_flag)
+
 NAME = "inference"
 
 

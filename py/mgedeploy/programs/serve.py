@@ -24,6 +24,10 @@ from mgedeploy import classifier as classifier_lib, model_encryption, preprocess
 from mgedeploy.cli import model_key_flag, paths, repository_flags, usage  # noqa: E402
 from mgedeploy.lite import options as lite_options  # noqa: E402
 
+# The shared flags are this program's too: listed by --help, not only --helpfull.
+flags.adopt_module_key_flags(model_key_flag)
+flags.adopt_module_key_flags(repository_flags)
+
 NAME = "serve"
 
 MODEL = flags.DEFINE_multi_string("model", None, "An exported .mge model (its contract beside it, or packed); repeat for "
